@@ -1,0 +1,118 @@
+"""BlurMap: per-pixel class probabilities (sharp, motion, defocus) aligned with a photo."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+CLASS_NAMES = ("sharp", "motion", "defocus")
+SHARP, MOTION, DEFOCUS = 0, 1, 2
+LABEL_VALUES = (0, 100, 200)  # 8-bit label image convention of the paper's data set
+
+# Okabe-Ito colour-blind-safe colours; sharp is shown as "no tint" by default in overlays.
+PALETTE = np.array(
+    [
+        (0, 158, 115),  # sharp: bluish green
+        (230, 159, 0),  # motion: orange
+        (86, 180, 233),  # defocus: sky blue
+    ],
+    dtype=np.uint8,
+)
+
+
+@dataclass
+class BlurMap:
+    """probs: float32 (3, H, W), each pixel sums to 1, class order sharp/motion/defocus."""
+
+    probs: np.ndarray
+    meta: dict = field(default_factory=dict)  # model name, device, timings...
+
+    def __post_init__(self) -> None:
+        p = np.asarray(self.probs)
+        if p.ndim != 3 or p.shape[0] != 3:
+            raise ValueError(f"BlurMap probabilities must have shape (3, H, W), got {p.shape}")
+        self.probs = p.astype(np.float32, copy=False)
+
+    @property
+    def shape(self) -> tuple[int, int]:
+        return self.probs.shape[1], self.probs.shape[2]
+
+    @property
+    def labels(self) -> np.ndarray:
+        """(H, W) uint8 class index 0 sharp / 1 motion / 2 defocus."""
+        return np.argmax(self.probs, axis=0).astype(np.uint8)
+
+    @property
+    def blur(self) -> np.ndarray:
+        """(H, W) float32 blur confidence, 1 - p(sharp)."""
+        return np.clip(1.0 - self.probs[SHARP], 0.0, 1.0)
+
+    def fractions(self) -> dict[str, float]:
+        """Fraction of pixels labelled with each class."""
+        counts = np.bincount(self.labels.ravel(), minlength=3)
+        total = max(int(counts.sum()), 1)
+        return {name: float(c) / total for name, c in zip(CLASS_NAMES, counts)}
+
+    def label_image(self) -> np.ndarray:
+        """(H, W) uint8 with 0 sharp / 100 motion / 200 defocus."""
+        return (self.labels * 100).astype(np.uint8)
+
+    def blur_image(self) -> np.ndarray:
+        """(H, W) uint8 blur confidence, 255 = surely blurred."""
+        return np.round(self.blur * 255.0).astype(np.uint8)
+
+    def colorize(self, palette: np.ndarray = PALETTE) -> np.ndarray:
+        """(H, W, 3) uint8 map: each pixel the probability-weighted mix of the class colours."""
+        pal = np.asarray(palette, dtype=np.float32)
+        h, w = self.shape
+        flat = self.probs.reshape(3, -1).T @ pal  # (H*W, 3)
+        return np.clip(flat, 0, 255).reshape(h, w, 3).astype(np.uint8)
+
+    def overlay(
+        self,
+        photo: np.ndarray,
+        opacity: float = 0.5,
+        visible: tuple[bool, bool, bool] = (False, True, True),
+        palette: np.ndarray = PALETTE,
+    ) -> np.ndarray:
+        """The photo with the class colours blended over it. Classes not `visible` are left untinted."""
+        photo = np.asarray(photo)
+        if photo.shape[:2] != self.shape or photo.ndim != 3 or photo.shape[2] != 3:
+            raise ValueError(f"photo of shape {photo.shape} does not match a blur map of size {self.shape}")
+        pal = np.asarray(palette, dtype=np.float32)
+        weights = self.probs * np.asarray(visible, dtype=np.float32)[:, None, None]
+        alpha = np.clip(weights.sum(axis=0), 0.0, 1.0) * float(opacity)  # (H, W)
+        tint = np.einsum("chw,cd->hwd", weights, pal) / np.maximum(weights.sum(axis=0), 1e-6)[..., None]
+        out = photo.astype(np.float32) * (1.0 - alpha[..., None]) + tint * alpha[..., None]
+        return np.clip(out + 0.5, 0, 255).astype(np.uint8)
+
+    def save(self, path: str | os.PathLike) -> None:
+        """Save as .npz (float16 probabilities). Written atomically."""
+        path = Path(path)
+        tmp = path.with_name(path.name + ".tmp.npz")
+        np.savez_compressed(tmp, probs=self.probs.astype(np.float16))
+        os.replace(tmp, path)
+
+    @classmethod
+    def load(cls, path: str | os.PathLike) -> "BlurMap":
+        """Load a blur map saved with `save` (.npz) or a (3, H, W) probabilities .npy file."""
+        path = Path(path)
+        try:
+            if path.suffix == ".npz":
+                with np.load(path) as z:
+                    probs = z["probs"]
+            else:
+                probs = np.load(path)
+        except (OSError, ValueError, KeyError) as e:
+            raise ValueError(f"{path} is not a saved blur map ({e})") from None
+        return cls(probs.astype(np.float32))
+
+    @classmethod
+    def from_labels(cls, labels: np.ndarray) -> "BlurMap":
+        """A hard (one-hot) map from class indices 0/1/2; handy for tests and masks."""
+        labels = np.asarray(labels)
+        probs = np.stack([(labels == c) for c in range(3)]).astype(np.float32)
+        return cls(probs)

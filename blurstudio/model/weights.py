@@ -1,0 +1,186 @@
+"""Weight files: the bundled registry, verified loading, export, and VGG-19 initialisation.
+
+A weights file is `NAME.pt` (an fp16 state dict) with a model card `NAME.json` beside it:
+{"name", "architecture": BlurNetConfig dict, "sha256", "training": {...}, "metrics": {...}, ...}.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import tempfile
+from pathlib import Path
+
+import torch
+
+from .net import BlurNet, BlurNetConfig, build_model
+
+WEIGHTS_DIR = Path(__file__).resolve().parents[2] / "resources" / "weights"
+
+
+class WeightsError(RuntimeError):
+    """A weights file is missing, corrupt or does not fit the architecture."""
+
+
+def sha256_of(path: Path) -> str:
+    h = hashlib.sha256()
+    with open(path, "rb") as f:
+        for chunk in iter(lambda: f.read(1 << 20), b""):
+            h.update(chunk)
+    return h.hexdigest()
+
+
+def bundled_models() -> list[str]:
+    """Names of the weights shipped in resources/weights (those with both .pt and .json)."""
+    if not WEIGHTS_DIR.is_dir():
+        return []
+    return sorted(p.stem for p in WEIGHTS_DIR.glob("*.pt") if p.with_suffix(".json").is_file())
+
+
+def resolve_weights(name_or_path: str | os.PathLike) -> Path:
+    """A bundled model name ('compact') or a path to a .pt file -> the .pt path."""
+    s = str(name_or_path)
+    if os.sep not in s and "/" not in s and not s.endswith(".pt"):
+        path = WEIGHTS_DIR / f"{s}.pt"
+        if not path.is_file():
+            have = ", ".join(bundled_models()) or "none"
+            raise WeightsError(f"No bundled model named {s!r} (bundled: {have}); pass a path to a .pt file instead.")
+        return path
+    return Path(s)
+
+
+def read_card(weights_path: Path) -> dict:
+    """The model card beside a weights file."""
+    card_path = Path(weights_path).with_suffix(".json")
+    if not card_path.is_file():
+        raise WeightsError(f"Model card {card_path} is missing; every weights file needs its NAME.json beside it.")
+    try:
+        card = json.loads(card_path.read_text())
+    except (OSError, ValueError) as e:
+        raise WeightsError(f"Model card {card_path} is not valid JSON ({e}).") from None
+    if not isinstance(card, dict) or "architecture" not in card:
+        raise WeightsError(f"Model card {card_path} has no 'architecture' entry.")
+    return card
+
+
+def load_model(name_or_path: str | os.PathLike = "compact") -> tuple[BlurNet, dict]:
+    """Load a verified model: checks the file exists, its SHA-256 matches the card, and the
+    state dict fits the card's architecture. Returns (model in eval mode, fp32, on CPU; card)."""
+    path = resolve_weights(name_or_path)
+    if not path.is_file():
+        raise WeightsError(f"Weights file {path} does not exist.")
+    card = read_card(path)
+    expected = card.get("sha256")
+    if not expected:
+        raise WeightsError(f"Model card {path.with_suffix('.json')} has no 'sha256' entry.")
+    actual = sha256_of(path)
+    if actual != expected:
+        raise WeightsError(
+            f"Weights file {path} is corrupt or was changed: its SHA-256 is {actual[:12]}..., the model card says {expected[:12]}...."
+        )
+    try:
+        config = BlurNetConfig.from_dict(card["architecture"])
+    except (TypeError, ValueError) as e:
+        raise WeightsError(f"Model card {path.with_suffix('.json')} has an invalid architecture ({e}).") from None
+    try:
+        state = torch.load(path, map_location="cpu", weights_only=True)
+    except Exception as e:  # torch raises many types for bad pickles/zips
+        raise WeightsError(f"Weights file {path} could not be read as a PyTorch state dict ({e}).") from None
+    model = BlurNet(config)
+    _load_state(model, state, path)
+    return model.float().eval(), card
+
+
+def _load_state(model: BlurNet, state: object, path: Path) -> None:
+    if not isinstance(state, dict):
+        raise WeightsError(f"Weights file {path} does not hold a state dict.")
+    own = model.state_dict()
+    missing = sorted(set(own) - set(state))
+    extra = sorted(set(state) - set(own))
+    if missing or extra:
+        raise WeightsError(
+            f"Weights file {path} does not match the architecture in its model card "
+            f"({len(missing)} missing keys, e.g. {missing[:1]}; {len(extra)} unexpected, e.g. {extra[:1]})."
+        )
+    for k, v in own.items():
+        if tuple(state[k].shape) != tuple(v.shape):
+            raise WeightsError(
+                f"Weights file {path} does not match the architecture in its model card "
+                f"({k} has shape {tuple(state[k].shape)}, expected {tuple(v.shape)})."
+            )
+    model.load_state_dict({k: v.float() for k, v in state.items()})
+
+
+def save_model(model: BlurNet, path: str | os.PathLike, card: dict | None = None) -> dict:
+    """Write `path` (.pt, fp16 state dict) and its model card atomically. Returns the card."""
+    path = Path(path)
+    if path.suffix != ".pt":
+        raise ValueError(f"weights path must end in .pt, got {path}")
+    path.parent.mkdir(parents=True, exist_ok=True)
+    state = {k: v.detach().to("cpu", torch.float16).contiguous() for k, v in model.state_dict().items()}
+    fd, tmp = tempfile.mkstemp(dir=path.parent, suffix=".pt.tmp")
+    os.close(fd)
+    try:
+        torch.save(state, tmp)
+        digest = sha256_of(Path(tmp))
+        os.replace(tmp, path)
+    finally:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+    card = dict(card or {})
+    card.setdefault("name", path.stem)
+    card["architecture"] = model.config.to_dict()
+    card["sha256"] = digest
+    card["format"] = "fp16 state dict, classes [sharp, motion, defocus], input RGB normalised with ImageNet mean/std"
+    card_path = path.with_suffix(".json")
+    tmp_card = card_path.with_suffix(".json.tmp")
+    tmp_card.write_text(json.dumps(card, indent=2) + "\n")
+    os.replace(tmp_card, card_path)
+    return card
+
+
+# torchvision's vgg19 'features' indices of the 16 conv layers, in order.
+VGG19_CONV_INDICES = (0, 2, 5, 7, 10, 12, 14, 16, 19, 21, 23, 25, 28, 30, 32, 34)
+
+
+def load_vgg19_encoder(model: BlurNet, path: str | os.PathLike) -> int:
+    """Initialise the encoder of a kim2018-shaped BlurNet from a local torchvision VGG-19
+    state dict file (keys 'features.N.weight' / 'features.N.bias'). Nothing is downloaded.
+    Returns the number of conv layers loaded."""
+    path = Path(path)
+    if not path.is_file():
+        raise WeightsError(f"VGG-19 weights file {path} does not exist.")
+    try:
+        state = torch.load(path, map_location="cpu", weights_only=True)
+    except Exception as e:
+        raise WeightsError(f"VGG-19 weights file {path} could not be read ({e}).") from None
+    convs = [m for stage in model.encoder for m in stage if isinstance(m, torch.nn.Conv2d)]
+    if len(convs) != len(VGG19_CONV_INDICES):
+        raise WeightsError(f"VGG-19 init needs a 16-conv encoder (kim2018); this model has {len(convs)} conv layers.")
+    with torch.no_grad():
+        for conv, idx in zip(convs, VGG19_CONV_INDICES):
+            wk, bk = f"features.{idx}.weight", f"features.{idx}.bias"
+            if wk not in state or bk not in state:
+                raise WeightsError(f"VGG-19 weights file {path} lacks {wk}; is it a torchvision vgg19 state dict?")
+            if tuple(state[wk].shape) != tuple(conv.weight.shape):
+                raise WeightsError(
+                    f"VGG-19 weights file {path}: {wk} has shape {tuple(state[wk].shape)}, expected {tuple(conv.weight.shape)}."
+                )
+            conv.weight.copy_(state[wk].float())
+            conv.bias.copy_(state[bk].float())
+    return len(convs)
+
+
+__all__ = [
+    "WEIGHTS_DIR",
+    "WeightsError",
+    "build_model",
+    "bundled_models",
+    "load_model",
+    "load_vgg19_encoder",
+    "read_card",
+    "resolve_weights",
+    "save_model",
+    "sha256_of",
+]
