@@ -1,0 +1,13 @@
+"""Editing panels shown as tabs in the main window's right-hand Edit dock.
+
+To add a panel, subclass `EditPanel` (see base.py for the guide) and append its class to PANELS below,
+one line per panel (tab order = list order).
+"""
+
+from .base import BrushEvent, EditorContext, EditPanel, WorkerJob
+
+PANELS: list[type[EditPanel]] = []
+
+# Registered panels (one line each):
+
+__all__ = ["PANELS", "BrushEvent", "EditorContext", "EditPanel", "WorkerJob"]
