@@ -89,6 +89,30 @@ class BlurMap:
         out = photo.astype(np.float32) * (1.0 - alpha[..., None]) + tint * alpha[..., None]
         return np.clip(out + 0.5, 0, 255).astype(np.uint8)
 
+    def overlay_rgba(
+        self,
+        visible: tuple[bool, bool, bool] = (False, True, True),
+        palette: np.ndarray = PALETTE,
+        step: int = 1,
+        rows: int = 512,
+    ) -> np.ndarray:
+        """The overlay as a separate layer: (H', W', 4) uint8 RGBA with premultiplied alpha, where
+        alpha = p(visible classes) and the colour is their probability-weighted palette mix.
+        Blending it over the photo at opacity o gives `overlay(photo, o, visible)` (up to rounding).
+        `step` > 1 subsamples (a quick low-resolution layer); work runs in bands of `rows` to bound memory."""
+        pal = np.asarray(palette, dtype=np.float32)
+        vis = np.asarray(visible, dtype=np.float32)
+        probs = self.probs[:, ::step, ::step]
+        h, w = probs.shape[1:]
+        out = np.empty((h, w, 4), np.uint8)
+        for y0 in range(0, h, rows):
+            band = probs[:, y0 : y0 + rows] * vis[:, None, None]  # (3, b, W)
+            rgb = np.einsum("chw,cd->hwd", band, pal)  # premultiplied colour
+            alpha = np.clip(band.sum(axis=0), 0.0, 1.0) * 255.0
+            out[y0 : y0 + rows, :, :3] = np.clip(rgb + 0.5, 0, 255)
+            out[y0 : y0 + rows, :, 3] = alpha + 0.5
+        return out
+
     def save(self, path: str | os.PathLike) -> None:
         """Save as .npz (float16 probabilities). Written atomically."""
         path = Path(path)
