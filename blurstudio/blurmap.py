@@ -43,7 +43,11 @@ class BlurMap:
     @property
     def labels(self) -> np.ndarray:
         """(H, W) uint8 class index 0 sharp / 1 motion / 2 defocus."""
-        return np.argmax(self.probs, axis=0).astype(np.uint8)
+        # Same as argmax (ties go to the lower index) but several times faster on large maps.
+        p = self.probs
+        motion = p[MOTION] > p[SHARP]
+        defocus = p[DEFOCUS] > np.maximum(p[SHARP], p[MOTION])
+        return np.where(defocus, np.uint8(DEFOCUS), motion.view(np.uint8))
 
     @property
     def blur(self) -> np.ndarray:
@@ -83,11 +87,22 @@ class BlurMap:
         if photo.shape[:2] != self.shape or photo.ndim != 3 or photo.shape[2] != 3:
             raise ValueError(f"photo of shape {photo.shape} does not match a blur map of size {self.shape}")
         pal = np.asarray(palette, dtype=np.float32)
-        weights = self.probs * np.asarray(visible, dtype=np.float32)[:, None, None]
-        alpha = np.clip(weights.sum(axis=0), 0.0, 1.0) * float(opacity)  # (H, W)
-        tint = np.einsum("chw,cd->hwd", weights, pal) / np.maximum(weights.sum(axis=0), 1e-6)[..., None]
-        out = photo.astype(np.float32) * (1.0 - alpha[..., None]) + tint * alpha[..., None]
-        return np.clip(out + 0.5, 0, 255).astype(np.uint8)
+        shown = [k for k in range(3) if visible[k]]
+        # Per-plane arithmetic: the same result as blending (H, W, 3) arrays, in a fraction of the time.
+        total = np.zeros(self.shape, np.float32)
+        for k in shown:
+            total += self.probs[k]
+        alpha = np.clip(total, 0.0, 1.0) * float(opacity)  # (H, W)
+        tint_scale = alpha / np.maximum(total, 1e-6)  # tint = sum_k p_k colour_k / total, times alpha
+        keep = 1.0 - alpha
+        planes = []
+        for c in range(3):
+            plane = photo[..., c].astype(np.float32) * keep
+            for k in shown:
+                plane += self.probs[k] * (pal[k, c] * tint_scale)
+            plane += 0.5
+            planes.append(np.clip(plane, 0, 255).astype(np.uint8))
+        return np.stack(planes, axis=-1)
 
     def overlay_rgba(
         self,

@@ -1,0 +1,77 @@
+"""The `blurstudio` command line: one subcommand per module in blurstudio/commands/.
+
+Each command module has `register(subparsers)` (which calls `set_defaults(func=run)`) and
+`run(args) -> int`. To add a command, add its module name to COMMANDS.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import sys
+
+from . import __version__
+
+COMMANDS = (
+    "detect",
+    "select",
+    "magnify",
+    "deblur",
+    "gui",
+)
+
+EXAMPLES = """\
+examples:
+  blurstudio detect photo.jpg                      masks next to the photo
+  blurstudio detect shoot/ -r -o masks/ --json     a whole folder tree, fractions as JSON
+  blurstudio detect "holiday/*.jpg" --device cuda  a glob, on the GPU
+  blurstudio detect --help                         options of one command
+"""
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="blurstudio",
+        description="Find and edit motion and defocus blur in photos (Kim et al. 2018 blur detection).",
+        epilog=EXAMPLES,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    parser.add_argument("--version", action="version", version=f"blurstudio {__version__}")
+    subparsers = parser.add_subparsers(dest="command", metavar="COMMAND")
+    for name in COMMANDS:
+        module = _command_module(name)
+        if module is not None:
+            module.register(subparsers)
+    return parser
+
+
+def _command_module(name: str):
+    """The module blurstudio.commands.NAME, or None while it is not written yet."""
+    full = f"{__package__}.commands.{name}"
+    try:
+        return importlib.import_module(full)
+    except ModuleNotFoundError as e:
+        if e.name == full:
+            return None
+        raise
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Run the command line; returns the exit code (0 ok, 1 some inputs failed, 2 usage error)."""
+    parser = build_parser()
+    try:
+        args = parser.parse_args(argv)
+    except SystemExit as e:  # argparse exits 2 on usage errors, 0 for --help/--version
+        return e.code if isinstance(e.code, int) else (0 if e.code is None else 2)
+    if getattr(args, "func", None) is None:
+        parser.print_help(sys.stderr)
+        return 2
+    try:
+        return int(args.func(args))
+    except KeyboardInterrupt:
+        print("blurstudio: interrupted", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,1 @@
+"""Subcommands of the `blurstudio` command line; see blurstudio/cli.py."""

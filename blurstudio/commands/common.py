@@ -1,0 +1,105 @@
+"""Helpers shared by the subcommands: finding input photos, a terminal progress bar."""
+
+from __future__ import annotations
+
+import glob
+import os
+import sys
+import time
+from pathlib import Path
+from typing import TextIO
+
+from ..images import is_image_path
+
+# Files that blurstudio itself writes; skipped when scanning folders and globs so a second run
+# does not treat the previous run's masks as photos.
+OUTPUT_SUFFIXES = ("_labels.png", "_blur.png", "_overlay.jpg", "_probs.npy", "_matte.png", "_cutout.png")
+GLOB_CHARS = "*?["
+
+
+def _is_output(path: Path) -> bool:
+    return path.name.endswith(OUTPUT_SUFFIXES)
+
+
+def collect_inputs(inputs: list[str], recursive: bool = False) -> tuple[list[Path], list[str]]:
+    """Expand files, folders (their photos; subfolders too with recursive) and globs.
+
+    Returns (photo paths in order, without duplicates; error messages for inputs that matched nothing).
+    Explicitly named files are kept whatever their suffix (reading reports non-images).
+    """
+    photos: list[Path] = []
+    errors: list[str] = []
+    seen: set[Path] = set()
+
+    def add(p: Path) -> None:
+        key = p.resolve()
+        if key not in seen:
+            seen.add(key)
+            photos.append(p)
+
+    for item in inputs:
+        path = Path(item)
+        if path.is_dir():
+            found = sorted(path.rglob("*") if recursive else path.iterdir())
+            found = [p for p in found if p.is_file() and is_image_path(p) and not _is_output(p)]
+            if not found:
+                errors.append(f"{item}: no photos in this folder" + ("" if recursive else " (use --recursive for subfolders)"))
+            for p in found:
+                add(p)
+        elif path.is_file():
+            add(path)
+        elif any(c in item for c in GLOB_CHARS):
+            found = [Path(p) for p in sorted(glob.glob(item, recursive=recursive))]
+            found = [p for p in found if p.is_file() and is_image_path(p) and not _is_output(p)]
+            if not found:
+                errors.append(f"{item}: no photos match this pattern")
+            for p in found:
+                add(p)
+        else:
+            errors.append(f"{item}: no such file or folder")
+    return photos, errors
+
+
+class ProgressBar:
+    """A one-line progress bar on stderr, drawn only when stderr is a terminal."""
+
+    def __init__(self, total: int, stream: TextIO | None = None, width: int = 30) -> None:
+        self.stream = stream or sys.stderr
+        self.enabled = total > 0 and hasattr(self.stream, "isatty") and self.stream.isatty()
+        self.total, self.width = total, width
+        self.done, self.label = 0, ""
+        self._last = 0.0
+
+    def update(self, fraction_of_current: float = 0.0, label: str | None = None, force: bool = False) -> None:
+        if not self.enabled:
+            return
+        if label is not None:
+            self.label = label
+        now = time.monotonic()
+        if not force and now - self._last < 0.1:  # redraw at most 10 times a second
+            return
+        self._last = now
+        frac = min(1.0, (self.done + fraction_of_current) / self.total)
+        filled = int(round(frac * self.width))
+        bar = "#" * filled + "-" * (self.width - filled)
+        cols = _terminal_columns()
+        text = f"[{bar}] {self.done}/{self.total} {self.label}"
+        self.stream.write("\r" + text[: max(10, cols - 1)].ljust(max(10, cols - 1)))
+        self.stream.flush()
+
+    def advance(self) -> None:
+        self.done += 1
+        self.update(0.0, force=True)
+
+    def clear(self) -> None:
+        """Erase the bar (before printing a message, and at the end)."""
+        if self.enabled:
+            self.stream.write("\r" + " " * max(10, _terminal_columns() - 1) + "\r")
+            self.stream.flush()
+
+
+def _terminal_columns() -> int:
+    try:
+        return os.get_terminal_size(sys.stderr.fileno()).columns
+    except (OSError, ValueError):
+        return 80

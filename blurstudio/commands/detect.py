@@ -1,0 +1,152 @@
+"""`blurstudio detect`: blur masks for photos (labels, blur confidence, overlay, probabilities)."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import time
+from pathlib import Path
+
+from ..images import ImageError, read_image
+from ..model import WeightsError
+from .common import ProgressBar, collect_inputs
+
+EXAMPLES = """\
+For each photo S it writes S_labels.png (0 sharp, 100 motion, 200 defocus), S_blur.png
+(blur confidence, 255 = blurred), S_overlay.jpg (colour-coded map over the photo) and, with
+--probs, S_probs.npy (float16, shape (3, H, W)), all at the photo's full resolution.
+
+examples:
+  blurstudio detect photo.jpg
+  blurstudio detect a.jpg b.png -o masks/
+  blurstudio detect shoot/ --recursive -o masks/ --json > fractions.json
+  blurstudio detect "shoot/*.jpg" --model kim2018 --device cuda --max-side 1024
+  blurstudio detect photo.jpg --model my_weights.pt --probs
+"""
+
+
+def positive_int(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a whole number: {text!r}") from None
+    if value < 16:
+        raise argparse.ArgumentTypeError(f"must be at least 16, got {value}")
+    return value
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:
+    p = subparsers.add_parser(
+        "detect",
+        help="write blur masks (sharp / motion / defocus) for photos",
+        description="Label every pixel of each photo as sharp, motion-blurred or defocus-blurred.",
+        epilog=EXAMPLES,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    p.add_argument("inputs", nargs="+", metavar="INPUT", help="photo files, folders or glob patterns")
+    p.add_argument("-o", "--outdir", type=Path, help="folder for the masks (created if needed; default: next to each photo)")
+    p.add_argument("-r", "--recursive", action="store_true", help="include photos in subfolders of folder inputs")
+    p.add_argument("--model", default="compact", metavar="NAME|PATH", help="bundled model name or .pt file (default: compact)")
+    p.add_argument("--device", default="auto", choices=("auto", "cpu", "cuda", "mps"), help="default: auto (CUDA, MPS, then CPU)")
+    p.add_argument("--max-side", type=positive_int, metavar="N", help="long side of the working resolution (default: the model's)")
+    p.add_argument("--probs", action="store_true", help="also write S_probs.npy (float16 probabilities)")
+    p.add_argument("--json", action="store_true", help="print per-photo class fractions and timings as JSON")
+    p.set_defaults(func=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    from ..detect import Detector  # imported here so `blurstudio --help` stays fast
+    from ..export import export_masks
+
+    if args.outdir is not None:
+        if args.outdir.exists() and not args.outdir.is_dir():
+            print(f"blurstudio detect: {args.outdir}: exists and is not a folder", file=sys.stderr)
+            return 2
+        try:
+            args.outdir.mkdir(parents=True, exist_ok=True)
+        except OSError as e:
+            print(f"blurstudio detect: {args.outdir}: cannot create the output folder ({e.strerror})", file=sys.stderr)
+            return 2
+
+    photos, failures = collect_inputs(args.inputs, args.recursive)
+    for message in failures:
+        print(f"blurstudio detect: {message}", file=sys.stderr)
+    if not photos:
+        print("blurstudio detect: nothing to do", file=sys.stderr)
+        return 1
+
+    try:
+        detector = Detector(args.model, device=args.device, max_side=args.max_side)
+    except (WeightsError, ValueError) as e:
+        print(f"blurstudio detect: {e}", file=sys.stderr)
+        return 2
+
+    protect = list(photos)  # never write over any input of this batch
+    used_stems: set[tuple[Path, str]] = set()
+    results, errors = [], [{"input": m.split(":")[0], "error": m} for m in failures]
+    bar = ProgressBar(len(photos))
+    for photo_path in photos:
+        bar.update(0.0, label=photo_path.name, force=True)
+        outdir = args.outdir if args.outdir is not None else photo_path.parent
+        stem = _unique_stem(photo_path, outdir, used_stems)
+        t0 = time.perf_counter()
+        try:
+            photo = read_image(photo_path)
+            t1 = time.perf_counter()
+            blurmap = detector(photo, progress=lambda f: bar.update(f))
+            t2 = time.perf_counter()
+            written = export_masks(photo, blurmap, outdir, stem, probs=args.probs, protect=protect)
+            t3 = time.perf_counter()
+        except (ImageError, ValueError, OSError, MemoryError, RuntimeError) as e:
+            bar.clear()
+            message = str(e) if str(photo_path) in str(e) else f"{photo_path}: {e}"
+            print(f"blurstudio detect: {message}", file=sys.stderr)
+            errors.append({"input": str(photo_path), "error": message})
+            bar.advance()
+            continue
+        fractions = blurmap.fractions()
+        result = {
+            "input": str(photo_path),
+            "size": [int(photo.shape[1]), int(photo.shape[0])],
+            "fractions": {k: round(v, 4) for k, v in fractions.items()},
+            "outputs": {k: str(v) for k, v in written.items()},
+            "timings": {
+                "read": round(t1 - t0, 3),
+                "detect": round(t2 - t1, 3),
+                "write": round(t3 - t2, 3),
+                "total": round(t3 - t0, 3),
+            },
+        }
+        results.append(result)
+        bar.clear()
+        if not args.json:
+            shares = ", ".join(f"{100 * v:.0f}% {k}" for k, v in fractions.items())
+            print(f"{photo_path}: {shares} ({t3 - t0:.1f} s) -> {written['labels'].parent / stem}_*", flush=True)
+        bar.advance()
+    bar.clear()
+
+    if args.json:
+        report = {
+            "model": detector.model_name,
+            "device": detector.device_name,
+            "max_side": detector.max_side,
+            "photos": results,
+            "errors": errors,
+        }
+        print(json.dumps(report, indent=2))
+    return 1 if errors else 0
+
+
+def _unique_stem(photo: Path, outdir: Path, used: set[tuple[Path, str]]) -> str:
+    """The photo's stem, made unique within an output folder (a.jpg and a.png -> a, a_png)."""
+    folder = outdir.resolve()
+    stem = photo.stem
+    if (folder, stem) in used:
+        stem = f"{photo.stem}_{photo.suffix.lstrip('.').lower() or 'photo'}"
+        n = 2
+        while (folder, stem) in used:
+            stem = f"{photo.stem}_{n}"
+            n += 1
+    used.add((folder, stem))
+    return stem

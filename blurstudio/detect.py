@@ -1,0 +1,292 @@
+"""Photo -> BlurMap: device choice, working resolution, tiling and edge-aware upsampling.
+
+The network sees the photo at a working resolution (long side `max_side`, the scale of blur it
+was trained on); its probabilities are brought back to full photo resolution with a fast guided
+filter (He & Sun 2015) that uses the photo itself as the guide, so region boundaries follow image
+edges. The full-resolution step runs in horizontal strips so memory stays bounded for 50 MP photos.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+from pathlib import Path
+from typing import Callable
+
+import cv2
+import numpy as np
+import torch
+
+from .blurmap import BlurMap
+from .model import STRIDE, BlurNet, load_model, normalise
+
+DEFAULT_MAX_SIDE = 640
+TILE = 1024  # network input tile side when the working image is larger than this
+TILE_OVERLAP = 128  # blended overlap between tiles
+STRIP_PIXELS = 2_000_000  # full-resolution pixels per upsampling strip
+GUIDE_RADIUS = 4  # guided-filter radius at working resolution (pixels)
+GUIDE_EPS = 1e-3  # guided-filter regularisation (guide intensities in [0, 1])
+
+Progress = Callable[[float], None]
+Cancel = Callable[[], bool]
+
+
+class Cancelled(Exception):
+    """Raised when the cancel callable returned True."""
+
+
+def pick_device(device: str | torch.device = "auto") -> torch.device:
+    """'auto' -> CUDA, then Apple MPS, then CPU. An explicit device must be available."""
+    name = str(device).lower()
+    cuda_ok = torch.cuda.is_available()
+    mps_ok = bool(getattr(torch.backends, "mps", None) and torch.backends.mps.is_available())
+    if name == "auto":
+        return torch.device("cuda" if cuda_ok else "mps" if mps_ok else "cpu")
+    if name.startswith("cuda") and not cuda_ok:
+        raise ValueError("device 'cuda' was requested but PyTorch sees no CUDA GPU (is this a CPU-only torch build?)")
+    if name == "mps" and not mps_ok:
+        raise ValueError("device 'mps' was requested but Apple MPS is not available on this machine")
+    try:
+        return torch.device(name)
+    except RuntimeError as e:
+        raise ValueError(f"unknown device {device!r}; use auto, cpu, cuda or mps ({e})") from None
+
+
+def device_label(device: torch.device) -> str:
+    if device.type == "cuda":
+        return torch.cuda.get_device_name(device)
+    if device.type == "mps":
+        return "Apple MPS"
+    return "CPU"
+
+
+class Detector:
+    """Holds a loaded model; call it on photos.
+
+    model: a bundled name ('compact', 'kim2018'), a path to a .pt file with its card, or a BlurNet.
+    device: 'auto', 'cpu', 'cuda', 'mps'. max_side: long side of the working resolution
+    (default: the card's 'working_max_side', else 640). Photos are never upscaled.
+    """
+
+    def __init__(
+        self,
+        model: str | os.PathLike | BlurNet = "compact",
+        device: str | torch.device = "auto",
+        max_side: int | None = None,
+        tile: int = TILE,
+    ) -> None:
+        if isinstance(model, BlurNet):
+            net, card = model, {"name": "custom"}
+        else:
+            net, card = load_model(model)
+        self.card: dict = card
+        self.model_name: str = str(card.get("name") or Path(str(model)).stem)
+        self.device: torch.device = pick_device(device)
+        self.device_name: str = device_label(self.device)
+        self.half: bool = self.device.type == "cuda"
+        net = net.eval().to(self.device)
+        self.net: BlurNet = net.half() if self.half else net.float()
+        if max_side is None:
+            max_side = int(card.get("working_max_side") or DEFAULT_MAX_SIDE)
+        if int(max_side) < STRIDE:
+            raise ValueError(f"max_side must be at least {STRIDE}, got {max_side}")
+        self.max_side: int = int(max_side)
+        self.tile: int = max(STRIDE * 4, int(tile) // STRIDE * STRIDE)
+
+    def __repr__(self) -> str:
+        return f"Detector(model={self.model_name!r}, device={self.device_name!r}, max_side={self.max_side})"
+
+    def working_size(self, height: int, width: int) -> tuple[int, int]:
+        """(h, w) at which the network sees a photo of this size (never larger than the photo)."""
+        scale = min(1.0, self.max_side / max(height, width))
+        return max(1, round(height * scale)), max(1, round(width * scale))
+
+    def __call__(self, image: np.ndarray, progress: Progress | None = None, cancel: Cancel | None = None) -> BlurMap:
+        """(H, W, 3) uint8 RGB photo -> BlurMap with probabilities at full resolution."""
+        image = _as_rgb8(image)
+        report = _Reporter(progress, cancel)
+        t0 = time.perf_counter()
+        h, w = image.shape[:2]
+        wh, ww = self.working_size(h, w)
+        small = image if (wh, ww) == (h, w) else cv2.resize(image, (ww, wh), interpolation=cv2.INTER_AREA)
+        t1 = time.perf_counter()
+        report(0.02)
+        probs_small = self.predict_small(small, lambda f: report(0.02 + 0.58 * f))
+        t2 = time.perf_counter()
+        probs = guided_upsample(probs_small, small, image, lambda f: report(0.6 + 0.4 * f))
+        t3 = time.perf_counter()
+        report(1.0, check=False)
+        meta = {
+            "model_name": self.model_name,
+            "device_name": self.device_name,
+            "card": self.card,
+            "max_side": self.max_side,
+            "working_size": [int(ww), int(wh)],
+            "image_size": [int(w), int(h)],
+            "timings": {
+                "resize": t1 - t0,
+                "network": t2 - t1,
+                "upsample": t3 - t2,
+                "total": t3 - t0,
+            },
+        }
+        return BlurMap(probs, meta)
+
+    def predict_small(self, image: np.ndarray, progress: Progress | None = None) -> np.ndarray:
+        """Run the network on an image at working resolution -> (3, h, w) float32 probabilities.
+
+        Pads (reflect) to a multiple of STRIDE; images larger than the tile size run in
+        overlapping tiles blended with linear ramps, so memory stays bounded.
+        """
+        h, w = image.shape[:2]
+        ph, pw = -h % STRIDE, -w % STRIDE
+        # numpy's reflect handles pads larger than the image (tiny photos), torch's does not.
+        padded = np.pad(image, ((0, ph), (0, pw), (0, 0)), mode="reflect")
+        H, W = padded.shape[:2]
+        ys, xs = _tile_starts(H, self.tile), _tile_starts(W, self.tile)
+        th, tw = min(H, self.tile), min(W, self.tile)
+        single = len(ys) == 1 and len(xs) == 1
+        out = np.zeros((3, H, W), np.float32)
+        weight = None if single else np.zeros((H, W), np.float32)
+        ramp = None if single else np.outer(_ramp(th, TILE_OVERLAP), _ramp(tw, TILE_OVERLAP))
+        n, done = len(ys) * len(xs), 0
+        for y in ys:
+            for x in xs:
+                p = self._run_net(padded[y : y + th, x : x + tw])
+                if single:
+                    out = p
+                else:
+                    out[:, y : y + th, x : x + tw] += p * ramp
+                    weight[y : y + th, x : x + tw] += ramp
+                done += 1
+                if progress:
+                    progress(done / n)
+        if weight is not None:
+            out /= weight
+        return np.ascontiguousarray(out[:, :h, :w])
+
+    def _run_net(self, tile: np.ndarray) -> np.ndarray:
+        dtype = torch.float16 if self.half else torch.float32
+        with torch.inference_mode():
+            x = torch.from_numpy(np.ascontiguousarray(tile)).to(self.device)
+            x = x.permute(2, 0, 1)[None].float().div_(255.0)
+            logits = self.net(normalise(x).to(dtype))[-1]  # the finest head
+            return torch.softmax(logits.float(), dim=1)[0].cpu().numpy()
+
+
+def _tile_starts(length: int, tile: int) -> list[int]:
+    """Tile origins covering [0, length) with at least TILE_OVERLAP overlap (multiples of STRIDE)."""
+    if length <= tile:
+        return [0]
+    step = max(STRIDE, (tile - TILE_OVERLAP) // STRIDE * STRIDE)
+    starts = list(range(0, length - tile, step))
+    starts.append(length - tile)
+    return starts
+
+
+def _ramp(n: int, overlap: int) -> np.ndarray:
+    """Blend weights rising linearly over `overlap` pixels at both ends, never zero."""
+    i = np.arange(n, dtype=np.float32)
+    r = np.minimum(i + 1, n - i) / float(overlap + 1)
+    return np.clip(r, 1e-3, 1.0)
+
+
+def _as_rgb8(image: np.ndarray) -> np.ndarray:
+    a = np.asarray(image)
+    if a.ndim == 2:
+        a = np.repeat(a[..., None], 3, axis=2)
+    if a.ndim != 3 or a.shape[2] not in (3, 4):
+        raise ValueError(f"expected an (H, W, 3) RGB photo, got an array of shape {a.shape}")
+    a = a[..., :3]
+    if a.dtype != np.uint8:
+        if np.issubdtype(a.dtype, np.floating):
+            a = np.clip(a * 255.0 + 0.5, 0, 255).astype(np.uint8)  # floats are taken as [0, 1]
+        else:
+            raise ValueError(f"expected a uint8 photo, got {a.dtype}")
+    if a.shape[0] < 1 or a.shape[1] < 1:
+        raise ValueError(f"photo has no pixels (shape {a.shape})")
+    return np.ascontiguousarray(a)
+
+
+def _grey(rgb: np.ndarray) -> np.ndarray:
+    return cv2.cvtColor(rgb, cv2.COLOR_RGB2GRAY).astype(np.float32) * (1.0 / 255.0)
+
+
+def _box(a: np.ndarray, r: int) -> np.ndarray:
+    return cv2.boxFilter(a, -1, (2 * r + 1, 2 * r + 1), normalize=True, borderType=cv2.BORDER_REFLECT)
+
+
+def guided_coefficients(probs: np.ndarray, guide: np.ndarray, radius: int = GUIDE_RADIUS, eps: float = GUIDE_EPS):
+    """Guided-filter coefficients (mean_a, mean_b), each (3, h, w), for a greyscale guide in [0, 1]."""
+    r = max(1, min(radius, (min(guide.shape) - 1) // 2)) if min(guide.shape) > 2 else 0
+    if r == 0:  # too small to filter: identity (a = 0, b = p)
+        return np.zeros_like(probs), probs.copy()
+    mean_i = _box(guide, r)
+    var_i = _box(guide * guide, r) - mean_i * mean_i
+    a = np.empty_like(probs)
+    b = np.empty_like(probs)
+    for k in range(probs.shape[0]):
+        mean_p = _box(probs[k], r)
+        cov_ip = _box(guide * probs[k], r) - mean_i * mean_p
+        ak = cov_ip / (var_i + eps)
+        a[k] = _box(ak, r)
+        b[k] = _box(mean_p - ak * mean_i, r)
+    return a, b
+
+
+def guided_upsample(
+    probs_small: np.ndarray,
+    small: np.ndarray,
+    image: np.ndarray,
+    progress: Progress | None = None,
+    strip_pixels: int = STRIP_PIXELS,
+) -> np.ndarray:
+    """Fast guided filter: coefficients at working resolution (guide = the downscaled photo),
+    bilinearly upsampled and applied with the full-resolution photo as guide, strip by strip.
+    Returns (3, H, W) float32 probabilities that sum to 1."""
+    h, w = probs_small.shape[1:]
+    H, W = image.shape[:2]
+    a, b = guided_coefficients(probs_small, _grey(small))
+    coeffs = np.concatenate([a, b])  # (6, h, w): a for the 3 classes, then b
+    out = np.empty((3, H, W), np.float32)
+    rows = max(8, strip_pixels // max(W, 1))
+    # Bilinear source rows for every output row (half-pixel centres, as cv2.resize).
+    sy = np.clip((np.arange(H, dtype=np.float64) + 0.5) * (h / H) - 0.5, 0, h - 1)
+    y0 = np.floor(sy).astype(np.int64)
+    y1 = np.minimum(y0 + 1, h - 1)
+    fy = (sy - y0).astype(np.float32)[:, None]
+    for r0 in range(0, H, rows):
+        r1 = min(H, r0 + rows)
+        n = r1 - r0
+        guide = _grey(image[r0:r1])
+        total = np.zeros((n, W), np.float32)
+        for k in range(3):
+            planes = []
+            for c in (coeffs[k], coeffs[3 + k]):
+                rows_c = c[y0[r0:r1]] * (1.0 - fy[r0:r1]) + c[y1[r0:r1]] * fy[r0:r1]  # (n, w): y interpolated
+                # Height unchanged, so cv2.resize interpolates along x only.
+                planes.append(cv2.resize(rows_c, (W, n), interpolation=cv2.INTER_LINEAR) if w != W else rows_c)
+            q = out[k, r0:r1]
+            np.multiply(planes[0], guide, out=q)
+            q += planes[1]
+            np.clip(q, 0.0, 1.0, out=q)
+            total += q
+        # The filter is linear, so the classes already sum to 1; only clipping disturbs that.
+        np.maximum(total, 1e-6, out=total)
+        out[:, r0:r1] /= total
+        if progress:
+            progress(r1 / H)
+    return out
+
+
+class _Reporter:
+    """Forwards progress and checks the cancel callable between steps."""
+
+    def __init__(self, progress: Progress | None, cancel: Cancel | None) -> None:
+        self.progress, self.cancel = progress, cancel
+
+    def __call__(self, fraction: float, check: bool = True) -> None:
+        if check and self.cancel is not None and self.cancel():
+            raise Cancelled("blur detection was cancelled")
+        if self.progress is not None:
+            self.progress(float(min(max(fraction, 0.0), 1.0)))

@@ -1,0 +1,222 @@
+"""Reading and writing photos safely.
+
+Reading: any mode Pillow knows -> (H, W, 3) uint8 RGB as displayed (EXIF orientation applied),
+with a pixel-count limit against decompression bombs. Writing: atomic (temporary file in the same
+folder, then os.replace), format from the suffix, never over a protected (input) path.
+"""
+
+from __future__ import annotations
+
+import os
+import tempfile
+import warnings
+from pathlib import Path
+from typing import Iterable
+
+import numpy as np
+from PIL import Image, ImageFile, ImageOps, UnidentifiedImageError
+
+DEFAULT_MAX_PIXELS = 200_000_000  # well above any camera (the largest are ~150 MP)
+
+# Pillow's own bomb check raises at 2x this and warns above it; we do our own check with a
+# clear message first, so keep Pillow's limit in line with ours.
+Image.MAX_IMAGE_PIXELS = DEFAULT_MAX_PIXELS
+# A truncated file must be an error, never silently grey pixels.
+ImageFile.LOAD_TRUNCATED_IMAGES = False
+
+READ_SUFFIXES = (".jpg", ".jpeg", ".png", ".tif", ".tiff", ".webp", ".bmp")
+
+# suffix -> (Pillow format, save options)
+_WRITE_FORMATS: dict[str, str] = {
+    ".jpg": "JPEG",
+    ".jpeg": "JPEG",
+    ".png": "PNG",
+    ".tif": "TIFF",
+    ".tiff": "TIFF",
+    ".webp": "WEBP",
+    ".bmp": "BMP",
+}
+
+
+class ImageError(Exception):
+    """A photo could not be read or written; the message names the file and the reason."""
+
+
+def is_image_path(path: str | os.PathLike) -> bool:
+    """True if the suffix is one of the photo formats we read."""
+    return Path(path).suffix.lower() in READ_SUFFIXES
+
+
+def image_size(path: str | os.PathLike) -> tuple[int, int]:
+    """(width, height) as displayed, read from the header only."""
+    path = Path(path)
+    try:
+        with Image.open(path) as im:
+            w, h = im.size
+            orientation = im.getexif().get(0x0112, 1)
+    except (OSError, SyntaxError, ValueError) as e:
+        raise ImageError(f"{path}: cannot read image header ({e})") from None
+    return (h, w) if orientation in (5, 6, 7, 8) else (w, h)
+
+
+def read_image(path: str | os.PathLike, max_pixels: int = DEFAULT_MAX_PIXELS) -> np.ndarray:
+    """Read a photo as (H, W, 3) uint8 RGB, EXIF orientation applied.
+
+    Transparent pixels are composited on white; 16-bit and float images are scaled to 8 bits.
+    Raises ImageError naming the file for missing, non-image, truncated, corrupt or too large files.
+    """
+    path = Path(path)
+    if not path.exists():
+        raise ImageError(f"{path}: no such file")
+    if path.is_dir():
+        raise ImageError(f"{path}: is a folder, not an image file")
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", Image.DecompressionBombWarning)
+            with Image.open(path) as im:  # reads the header only
+                w, h = im.size
+                if w * h > max_pixels:
+                    raise ImageError(
+                        f"{path}: image is {w}x{h} = {w * h / 1e6:.0f} megapixels, above the limit of "
+                        f"{max_pixels / 1e6:.0f} megapixels (refusing a possible decompression bomb)"
+                    )
+                im.load()
+                im = ImageOps.exif_transpose(im)
+                return _to_rgb8(im, path)
+    except ImageError:
+        raise
+    except Image.DecompressionBombError as e:
+        raise ImageError(f"{path}: refusing a possible decompression bomb ({e})") from None
+    except UnidentifiedImageError:
+        raise ImageError(f"{path}: not an image file, or a format that cannot be read") from None
+    except MemoryError:
+        raise ImageError(f"{path}: not enough memory to read this image") from None
+    except (OSError, SyntaxError, ValueError, EOFError, KeyError, IndexError, TypeError) as e:
+        # Pillow reports truncation and corrupt streams with these types.
+        raise ImageError(f"{path}: corrupt or truncated image ({e})") from None
+
+
+def _to_rgb8(im: Image.Image, path: Path) -> np.ndarray:
+    mode = im.mode
+    if mode in ("RGB",):
+        return np.asarray(im, dtype=np.uint8).copy()
+    if mode.startswith("I;16") or mode in ("I", "F"):
+        grey = _scale_to_8bit(np.asarray(im), mode)
+        return np.repeat(grey[..., None], 3, axis=2)
+    has_alpha = mode in ("RGBA", "LA", "PA", "RGBa", "La") or "transparency" in im.info
+    if has_alpha:
+        rgba = np.asarray(im.convert("RGBA"), dtype=np.float32)
+        alpha = rgba[..., 3:4] / 255.0
+        rgb = rgba[..., :3] * alpha + 255.0 * (1.0 - alpha)  # composite on white
+        return np.clip(rgb + 0.5, 0, 255).astype(np.uint8)
+    if mode in ("1", "L", "P", "CMYK", "YCbCr", "LAB", "HSV"):
+        return np.asarray(im.convert("RGB"), dtype=np.uint8).copy()
+    try:
+        return np.asarray(im.convert("RGB"), dtype=np.uint8).copy()
+    except (ValueError, OSError) as e:
+        raise ImageError(f"{path}: unsupported pixel mode {mode!r} ({e})") from None
+
+
+def _scale_to_8bit(a: np.ndarray, mode: str) -> np.ndarray:
+    """16-bit, 32-bit int and float greyscale -> uint8.
+
+    16-bit (and 'I', which Pillow uses for 16-bit PNG/TIFF) map 0..65535 to 0..255. Float images
+    in [0, 1] map to 0..255; floats beyond that are taken as 0..255 or 0..65535 by their maximum.
+    """
+    a = a.astype(np.float32)
+    if mode == "F":
+        a = np.nan_to_num(a, nan=0.0, posinf=0.0, neginf=0.0)
+        top = float(a.max()) if a.size else 1.0
+        scale = 255.0 if top <= 1.0 else 1.0 if top <= 255.0 else 255.0 / 65535.0 if top <= 65535.0 else 255.0 / top
+    elif mode == "I" and a.size and float(a.max()) <= 255.0:
+        scale = 1.0  # an 8-bit image stored as 32-bit ints
+    else:
+        scale = 255.0 / 65535.0
+    return np.clip(a * scale + 0.5, 0, 255).astype(np.uint8)
+
+
+def same_file(a: str | os.PathLike, b: str | os.PathLike) -> bool:
+    """True if two paths name the same file (resolving links; hard links too when both exist)."""
+    try:
+        if os.path.exists(a) and os.path.exists(b):
+            return os.path.samefile(a, b)
+        return Path(a).resolve() == Path(b).resolve()
+    except OSError:
+        return False
+
+
+def write_image(
+    path: str | os.PathLike,
+    array: np.ndarray,
+    quality: int = 95,
+    protect: Iterable[str | os.PathLike] = (),
+) -> Path:
+    """Write an image atomically; the format comes from the suffix (.jpg .png .tif .webp .bmp).
+
+    array: (H, W) uint8 or uint16 greyscale (16-bit: PNG/TIFF only), (H, W, 3) uint8 RGB,
+    (H, W, 4) uint8 RGBA (PNG/TIFF/WebP), or bool (written as 0/255).
+    Refuses to write over any path in `protect` (the inputs). Returns the path written.
+    """
+    path = Path(path)
+    for p in protect:
+        if same_file(path, p):
+            raise ImageError(f"{path}: refusing to write over the input file {p}")
+    fmt = _WRITE_FORMATS.get(path.suffix.lower())
+    if fmt is None:
+        raise ImageError(f"{path}: unknown image format {path.suffix!r}; use one of {', '.join(sorted(_WRITE_FORMATS))}")
+    im = _to_pil(np.asarray(array), fmt, path)
+    options: dict = {}
+    if fmt in ("JPEG", "WEBP"):
+        options["quality"] = int(quality)
+    if fmt == "PNG":
+        options["compress_level"] = 3  # masks compress well; level 6+ costs seconds on 50 MP
+    if fmt == "TIFF":
+        options["compression"] = "tiff_deflate"
+    if not path.parent.is_dir():
+        raise ImageError(f"{path}: the folder {path.parent} does not exist")
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.stem}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "wb") as f:
+            im.save(f, format=fmt, **options)
+        _set_default_permissions(tmp)
+        os.replace(tmp, path)
+    except OSError as e:
+        raise ImageError(f"{path}: could not write ({e})") from None
+    finally:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+    return path
+
+
+def _to_pil(a: np.ndarray, fmt: str, path: Path) -> Image.Image:
+    if a.dtype == bool:
+        a = a.astype(np.uint8) * 255
+    if a.dtype == np.uint16:
+        if a.ndim != 2 or fmt not in ("PNG", "TIFF"):
+            raise ImageError(f"{path}: 16-bit images must be greyscale (H, W) and saved as .png or .tif")
+        return Image.fromarray(np.ascontiguousarray(a))  # mode I;16
+    if a.dtype != np.uint8:
+        raise ImageError(f"{path}: cannot write an array of type {a.dtype}; convert to uint8 or uint16 first")
+    if a.ndim == 2:
+        return Image.fromarray(np.ascontiguousarray(a))
+    if a.ndim == 3 and a.shape[2] == 3:
+        return Image.fromarray(np.ascontiguousarray(a))
+    if a.ndim == 3 and a.shape[2] == 4:
+        if fmt in ("JPEG", "BMP"):
+            raise ImageError(f"{path}: {fmt} cannot store transparency; save RGBA images as .png")
+        return Image.fromarray(np.ascontiguousarray(a))
+    raise ImageError(f"{path}: cannot write an array of shape {a.shape}; expected (H, W), (H, W, 3) or (H, W, 4)")
+
+
+def _read_umask() -> int:
+    umask = os.umask(0)
+    os.umask(umask)
+    return umask
+
+
+_UMASK = _read_umask()  # read once at import: os.umask is process-wide, not thread-safe
+
+
+def _set_default_permissions(path: str) -> None:
+    # mkstemp creates files readable only by the owner; give the file the usual permissions.
+    os.chmod(path, 0o666 & ~_UMASK)
