@@ -22,7 +22,8 @@ TINY_CONFIG = BlurNetConfig(
 
 @pytest.fixture(scope="session")
 def tiny_model_path(tmp_path_factory) -> Path:
-    """Path of a saved tiny BlurNet (tiny.pt with its card tiny.json), random weights, seed 0."""
+    """Path of a saved tiny BlurNet (tiny.pt with its card tiny.json), random weights, seed 0.
+    Shared by the whole session: copy the files before changing them."""
     torch.manual_seed(0)
     model = build_model(TINY_CONFIG)
     path = tmp_path_factory.mktemp("weights") / "tiny.pt"

@@ -81,7 +81,7 @@ def load_model(name_or_path: str | os.PathLike = "compact") -> tuple[BlurNet, di
         )
     try:
         config = BlurNetConfig.from_dict(card["architecture"])
-    except (TypeError, ValueError) as e:
+    except (TypeError, ValueError, AttributeError) as e:
         raise WeightsError(f"Model card {path.with_suffix('.json')} has an invalid architecture ({e}).") from None
     try:
         state = torch.load(path, map_location="cpu", weights_only=True)
@@ -104,6 +104,8 @@ def _load_state(model: BlurNet, state: object, path: Path) -> None:
             f"({len(missing)} missing keys, e.g. {missing[:1]}; {len(extra)} unexpected, e.g. {extra[:1]})."
         )
     for k, v in own.items():
+        if not isinstance(state[k], torch.Tensor):
+            raise WeightsError(f"Weights file {path}: entry {k} is not a tensor.")
         if tuple(state[k].shape) != tuple(v.shape):
             raise WeightsError(
                 f"Weights file {path} does not match the architecture in its model card "
@@ -155,6 +157,8 @@ def load_vgg19_encoder(model: BlurNet, path: str | os.PathLike) -> int:
         state = torch.load(path, map_location="cpu", weights_only=True)
     except Exception as e:
         raise WeightsError(f"VGG-19 weights file {path} could not be read ({e}).") from None
+    if not isinstance(state, dict):
+        raise WeightsError(f"VGG-19 weights file {path} does not hold a state dict.")
     convs = [m for stage in model.encoder for m in stage if isinstance(m, torch.nn.Conv2d)]
     if len(convs) != len(VGG19_CONV_INDICES):
         raise WeightsError(f"VGG-19 init needs a 16-conv encoder (kim2018); this model has {len(convs)} conv layers.")
@@ -163,10 +167,12 @@ def load_vgg19_encoder(model: BlurNet, path: str | os.PathLike) -> int:
             wk, bk = f"features.{idx}.weight", f"features.{idx}.bias"
             if wk not in state or bk not in state:
                 raise WeightsError(f"VGG-19 weights file {path} lacks {wk}; is it a torchvision vgg19 state dict?")
-            if tuple(state[wk].shape) != tuple(conv.weight.shape):
-                raise WeightsError(
-                    f"VGG-19 weights file {path}: {wk} has shape {tuple(state[wk].shape)}, expected {tuple(conv.weight.shape)}."
-                )
+            for key, param in ((wk, conv.weight), (bk, conv.bias)):
+                if not isinstance(state[key], torch.Tensor) or tuple(state[key].shape) != tuple(param.shape):
+                    got = tuple(state[key].shape) if isinstance(state[key], torch.Tensor) else type(state[key]).__name__
+                    raise WeightsError(
+                        f"VGG-19 weights file {path}: {key} has shape {got}, expected {tuple(param.shape)}."
+                    )
             conv.weight.copy_(state[wk].float())
             conv.bias.copy_(state[bk].float())
     return len(convs)
