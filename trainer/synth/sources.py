@@ -1,0 +1,109 @@
+"""Where synthetic samples get their content: sharp photos, salient objects, blur-region layouts.
+
+With no folders given, everything is procedural (dead-leaves images, random blobs), so tests and
+new users need no downloads. Files are split into train / val by a stable hash of the file name,
+so validation photos are never seen in training.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import cv2
+import numpy as np
+
+IMAGE_SUFFIXES = {".jpg", ".jpeg", ".png", ".bmp", ".tif", ".tiff", ".webp"}
+VAL_FRACTION = 0.2
+
+
+def split_of(path: Path) -> str:
+    """'val' for a stable 20% of file names, else 'train'."""
+    h = int(hashlib.sha1(path.name.encode()).hexdigest()[:8], 16)
+    return "val" if (h % 1000) < VAL_FRACTION * 1000 else "train"
+
+
+def _list_images(folder: Path) -> list[Path]:
+    if not folder.is_dir():
+        raise FileNotFoundError(f"source folder {folder} does not exist")
+    return sorted(p for p in folder.iterdir() if p.suffix.lower() in IMAGE_SUFFIXES)
+
+
+def _read_rgb(path: Path) -> np.ndarray:
+    img = cv2.imread(str(path), cv2.IMREAD_COLOR)
+    if img is None:
+        raise ValueError(f"cannot read image {path}")
+    return cv2.cvtColor(img, cv2.COLOR_BGR2RGB)
+
+
+def _read_mask(path: Path) -> np.ndarray:
+    m = cv2.imread(str(path), cv2.IMREAD_GRAYSCALE)
+    if m is None:
+        raise ValueError(f"cannot read mask {path}")
+    return m
+
+
+def dead_leaves(size: int, rng: np.random.Generator) -> np.ndarray:
+    """A dead-leaves image: occluding discs with power-law radii, textured so blur is visible."""
+    img = np.empty((size, size, 3), np.uint8)
+    img[:] = rng.integers(0, 256, 3)
+    rmin, rmax = 2.0, size / 3
+    for _ in range(int(size * size / 60)):
+        u = rng.random()
+        r = (rmin ** -2 + u * (rmax ** -2 - rmin ** -2)) ** -0.5  # p(r) ~ r^-3
+        c = tuple(int(v) for v in rng.integers(0, 256, 3))
+        cv2.circle(img, (int(rng.integers(0, size)), int(rng.integers(0, size))), int(r), c, -1, cv2.LINE_AA)
+    noise = rng.normal(0, 10, (size, size, 1)).astype(np.float32)
+    return np.clip(img.astype(np.float32) + noise, 0, 255).astype(np.uint8)
+
+
+def random_blob(size: int, rng: np.random.Generator, coverage: float | None = None) -> np.ndarray:
+    """A smooth random region (uint8 0/255) covering about `coverage` of the image."""
+    coverage = rng.uniform(0.2, 0.7) if coverage is None else coverage
+    noise = rng.normal(0, 1, (size // 8 + 1, size // 8 + 1)).astype(np.float32)
+    field_ = cv2.resize(cv2.GaussianBlur(noise, (0, 0), 1.5), (size, size), interpolation=cv2.INTER_CUBIC)
+    thr = np.quantile(field_, 1 - coverage)
+    return np.where(field_ > thr, 255, 0).astype(np.uint8)
+
+
+@dataclass
+class Sources:
+    """Loaded content for one split. Empty lists mean 'use procedural content'."""
+
+    photos: list[np.ndarray] = field(default_factory=list)
+    objects: list[tuple[np.ndarray, np.ndarray]] = field(default_factory=list)  # (RGB, mask 0/255)
+    layouts: list[np.ndarray] = field(default_factory=list)  # 255 = blurred region
+
+    def describe(self) -> dict:
+        return {"photos": len(self.photos), "objects": len(self.objects), "layouts": len(self.layouts)}
+
+
+def load_sources(
+    photo_dirs: list[str | Path] = (),
+    object_dirs: list[str | Path] = (),
+    layout_dirs: list[str | Path] = (),
+    split: str = "train",
+) -> Sources:
+    """Load photos, salient objects (DIR/images + DIR/masks with the same stems) and layouts.
+
+    Object photos are also used as backgrounds. `split` is 'train', 'val' or 'all'.
+    """
+    keep = (lambda p: True) if split == "all" else (lambda p: split_of(p) == split)
+    src = Sources()
+    for d in photo_dirs:
+        src.photos += [_read_rgb(p) for p in _list_images(Path(d)) if keep(p)]
+    for d in object_dirs:
+        d = Path(d)
+        masks = {p.stem: p for p in _list_images(d / "masks")}
+        for p in _list_images(d / "images"):
+            if keep(p) and p.stem in masks:
+                img, mask = _read_rgb(p), _read_mask(masks[p.stem])
+                if mask.shape != img.shape[:2]:
+                    mask = cv2.resize(mask, img.shape[1::-1], interpolation=cv2.INTER_NEAREST)
+                mask = np.where(mask > 127, 255, 0).astype(np.uint8)
+                src.objects.append((img, mask))
+                src.photos.append(img)
+    for d in layout_dirs:
+        src.layouts += [np.where(_read_mask(p) > 127, 255, 0).astype(np.uint8) for p in _list_images(Path(d)) if keep(p)]
+    return src

@@ -1,0 +1,248 @@
+"""Train BlurNet with the multi-scale loss on the synthetic stream. Read it top to bottom.
+
+    python -m trainer.train --config trainer/configs/compact.toml            # start
+    python -m trainer.train --config trainer/configs/compact.toml --resume   # continue exactly
+    torchrun --nproc_per_node 4 -m trainer.train --config ...                 # several GPUs (DDP)
+
+Checkpoints (`OUT/last.pt`) hold model, optimiser, schedule and step; the data stream is a pure
+function of (seed, sample index), so a resumed run sees exactly the samples it would have seen.
+At the end the weights are exported with a model card (see trainer/export.py).
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import math
+import os
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+from torch.utils.data import DataLoader, Sampler
+
+try:
+    import tomllib
+except ModuleNotFoundError:  # Python 3.10
+    import tomli as tomllib
+
+from blurstudio.model import build_model, load_vgg19_encoder, normalise
+
+from .data import SynthStream, to_tensor
+from .metrics import BlurMetrics
+from .synth import SynthConfig, load_sources, make_sample, sample_rng
+
+VAL_SEED = 1_000_003
+
+
+def load_config(path: str | Path, overrides: dict | None = None) -> dict:
+    with open(path, "rb") as f:
+        cfg = tomllib.load(f)
+    for k, v in (overrides or {}).items():
+        section, key = k.split(".", 1)
+        cfg.setdefault(section, {})[key] = v
+    return cfg
+
+
+def multiscale_loss(outputs: list[torch.Tensor], labels: torch.Tensor, class_weights: torch.Tensor | None,
+                    scale_weights: list[float]) -> torch.Tensor:
+    """Sum over decoder scales of the cross-entropy against the labels resized by majority vote."""
+    onehot = F.one_hot(labels, 3).permute(0, 3, 1, 2).float()
+    total = labels.new_zeros((), dtype=torch.float32)
+    for out, w in zip(outputs, scale_weights):
+        factor = labels.shape[-1] // out.shape[-1]
+        target = labels if factor == 1 else F.avg_pool2d(onehot, factor).argmax(1)
+        total = total + w * F.cross_entropy(out.float(), target, weight=class_weights)
+    return total
+
+
+class StepSampler(Sampler):
+    """Yields the global sample indices of this rank, from `start_step` on."""
+
+    def __init__(self, start_step: int, steps: int, batch: int, rank: int = 0, world: int = 1):
+        self.start_step, self.steps, self.batch, self.rank, self.world = start_step, steps, batch, rank, world
+
+    def __iter__(self):
+        for s in range(self.start_step, self.steps):
+            base = (s * self.world + self.rank) * self.batch
+            yield from range(base, base + self.batch)
+
+    def __len__(self) -> int:
+        return max(0, self.steps - self.start_step) * self.batch
+
+
+def make_val_set(source_dirs: dict, cfg: SynthConfig, count: int) -> list[tuple[np.ndarray, np.ndarray]]:
+    """A fixed validation set from the held-out ('val' split) photos, objects and layouts."""
+    src = load_sources(source_dirs.get("photos", []), source_dirs.get("objects", []), source_dirs.get("layouts", []), "val")
+    return [make_sample(src, sample_rng(VAL_SEED, i), cfg) for i in range(count)]
+
+
+@torch.inference_mode()
+def validate(model: torch.nn.Module, val: list, device: torch.device, batch: int = 8) -> dict:
+    model.eval()
+    metrics = BlurMetrics()
+    for i in range(0, len(val), batch):
+        imgs = torch.stack([to_tensor(x) for x, _ in val[i : i + batch]]).to(device)
+        probs = torch.softmax(model(normalise(imgs))[-1].float(), dim=1).cpu().numpy()
+        for p, (_, lab) in zip(probs, val[i : i + batch]):
+            metrics.update(p, lab)
+    model.train()
+    return metrics.compute()
+
+
+def lr_factor(step: int, warmup: int, steps: int) -> float:
+    if step < warmup:
+        return (step + 1) / warmup
+    t = (step - warmup) / max(1, steps - warmup)
+    return 0.01 + 0.99 * 0.5 * (1 + math.cos(math.pi * min(t, 1.0)))
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--config", required=True)
+    ap.add_argument("--out", help="run folder (default: the config's train.out)")
+    ap.add_argument("--resume", action="store_true", help="continue from OUT/last.pt")
+    ap.add_argument("--steps", type=int, help="override train.steps")
+    ap.add_argument("--device", default="auto", help="auto, cpu, cuda")
+    ap.add_argument("--max-minutes", type=float, help="checkpoint and stop after this long (resume later)")
+    ap.add_argument("--export", help="weights path to export at the end (default: the config's export.path)")
+    args = ap.parse_args(argv)
+
+    cfg = load_config(args.config, {"train.steps": args.steps} if args.steps else None)
+    tc, dc, mc = cfg["train"], cfg["data"], cfg["model"]
+    out = Path(args.out or tc["out"])
+    out.mkdir(parents=True, exist_ok=True)
+
+    world = int(os.environ.get("WORLD_SIZE", "1"))
+    rank = int(os.environ.get("RANK", "0"))
+    if world > 1:
+        torch.distributed.init_process_group("nccl" if torch.cuda.is_available() else "gloo")
+    if args.device == "auto":
+        device = torch.device(f"cuda:{int(os.environ.get('LOCAL_RANK', 0))}" if torch.cuda.is_available() else "cpu")
+    else:
+        device = torch.device(args.device)
+    if device.type == "cuda":
+        torch.cuda.set_device(device)
+    torch.manual_seed(tc["seed"])
+
+    model = build_model(mc["preset"]).to(device)
+    if mc.get("vgg19") and not args.resume:
+        n = load_vgg19_encoder(model, mc["vgg19"])
+        print(f"initialised {n} encoder conv layers from {mc['vgg19']}")
+    enc = [p for n, p in model.named_parameters() if n.startswith("encoder.")]
+    dec = [p for n, p in model.named_parameters() if not n.startswith("encoder.")]
+    lr = tc["lr"]
+    opt = torch.optim.AdamW(
+        [{"params": enc, "lr": lr * tc.get("encoder_lr_mult", 1.0)}, {"params": dec, "lr": lr}],
+        betas=(0.9, 0.999), weight_decay=tc.get("weight_decay", 0.0),
+    )
+    steps, warmup = tc["steps"], tc.get("warmup", 200)
+    sched = torch.optim.lr_scheduler.LambdaLR(opt, lambda s: lr_factor(s, warmup, steps))
+    use_amp = device.type == "cuda" and tc.get("amp", True)
+    scaler = torch.amp.GradScaler("cuda", enabled=use_amp)
+
+    start_step, wall_before, best = 0, 0.0, None
+    ckpt_path = out / "last.pt"
+    if args.resume and ckpt_path.is_file():
+        ck = torch.load(ckpt_path, map_location=device, weights_only=False)
+        model.load_state_dict(ck["model"])
+        opt.load_state_dict(ck["optimizer"])
+        sched.load_state_dict(ck["scheduler"])
+        scaler.load_state_dict(ck["scaler"])
+        start_step, wall_before, best = ck["step"], ck.get("wall_seconds", 0.0), ck.get("best")
+        print(f"resumed from {ckpt_path} at step {start_step}")
+    elif args.resume:
+        print(f"no checkpoint at {ckpt_path}; starting fresh")
+
+    train_model = torch.nn.parallel.DistributedDataParallel(model) if world > 1 else model
+    synth_cfg = SynthConfig(size=dc.get("crop", 224))
+    source_dirs = {k: dc.get(k, []) for k in ("photos", "objects", "layouts")}
+    stream = SynthStream(source_dirs, synth_cfg, tc["seed"], split="train")
+    batch = tc["batch"]
+    loader = DataLoader(
+        stream, batch_size=batch, sampler=StepSampler(start_step, steps, batch, rank, world),
+        num_workers=tc.get("workers", 1), persistent_workers=False, pin_memory=device.type == "cuda",
+    )
+    val = make_val_set(source_dirs, SynthConfig(size=dc.get("val_size", 224)), dc.get("val_count", 128)) if rank == 0 else []
+    cw = torch.tensor(tc["class_weights"], device=device) if tc.get("class_weights") else None
+    scale_w = tc.get("scale_weights", [1.0, 1.0, 1.0, 1.0])
+
+    log_path = out / "log.csv"
+    new_log = not log_path.exists() or start_step == 0
+    logf = open(log_path, "w" if new_log else "a", newline="")
+    log = csv.writer(logf)
+    if new_log:
+        log.writerow(["step", "loss", "lr", "sec_per_step", "wall_seconds", "val_miou", "val_pixel_accuracy", "val_binary_miou", "val_f_measure"])
+
+    def save_checkpoint(step: int) -> None:
+        if rank != 0:
+            return
+        tmp = ckpt_path.with_suffix(".tmp")
+        torch.save({
+            "model": model.state_dict(), "optimizer": opt.state_dict(), "scheduler": sched.state_dict(),
+            "scaler": scaler.state_dict(), "step": step, "wall_seconds": wall_before + time.time() - t_start,
+            "best": best, "config": cfg,
+        }, tmp)
+        os.replace(tmp, ckpt_path)
+
+    t_start = time.time()
+    t_last, running, done = time.time(), [], start_step
+    tty = sys.stderr.isatty()
+    model.train()
+    for step, (imgs, labels) in enumerate(loader, start=start_step):
+        imgs, labels = imgs.to(device, non_blocking=True), labels.to(device, non_blocking=True)
+        with torch.autocast(device.type, dtype=torch.float16, enabled=use_amp):
+            outs = train_model(normalise(imgs))
+        loss = multiscale_loss(outs, labels, cw, scale_w)
+        opt.zero_grad(set_to_none=True)
+        scaler.scale(loss).backward()
+        scaler.unscale_(opt)
+        torch.nn.utils.clip_grad_norm_(model.parameters(), tc.get("clip", 1.0))
+        scaler.step(opt)
+        scaler.update()
+        sched.step()
+        running.append(loss.item())
+        done = step + 1
+        if tty and rank == 0:
+            print(f"\rstep {done}/{steps} loss {np.mean(running[-50:]):.4f}", end="", file=sys.stderr)
+        row = None
+        if done % tc.get("log_every", 50) == 0 or done == steps:
+            sps = (time.time() - t_last) / len(running)
+            row = [done, f"{np.mean(running):.5f}", f"{sched.get_last_lr()[-1]:.3g}", f"{sps:.3f}",
+                   f"{wall_before + time.time() - t_start:.0f}", "", "", "", ""]
+            running, t_last = [], time.time()
+        if rank == 0 and (done % tc.get("val_every", 500) == 0 or done == steps):
+            m = validate(model, val, device)
+            row = row or [done, "", "", "", f"{wall_before + time.time() - t_start:.0f}", "", "", "", ""]
+            row[5:] = [f"{m['miou']:.4f}", f"{m['pixel_accuracy']:.4f}", f"{m['binary_miou']:.4f}", f"{m['f_measure']:.4f}"]
+            if best is None or m["miou"] > best["miou"]:
+                best = {"step": done, **m}
+            print(f"\nstep {done}: val mIoU {m['miou']:.3f} acc {m['pixel_accuracy']:.3f} binary mIoU {m['binary_miou']:.3f}", flush=True)
+        if row and rank == 0:
+            log.writerow(row)
+            logf.flush()
+            print(",".join(map(str, row)), flush=True)
+        if done % tc.get("ckpt_every", 250) == 0 or done == steps:
+            save_checkpoint(done)
+        if args.max_minutes and time.time() - t_start > args.max_minutes * 60:
+            save_checkpoint(done)
+            print(f"\nstopped after {args.max_minutes} min at step {done}; continue with --resume", flush=True)
+            return 0
+    logf.close()
+    if rank == 0 and done >= steps:
+        from .export import export_checkpoint
+
+        dest = args.export or cfg.get("export", {}).get("path")
+        if dest:
+            card = export_checkpoint(ckpt_path, dest, val)
+            print(f"exported {dest}: {card['metrics']['synthetic_val']}")
+    if world > 1:
+        torch.distributed.destroy_process_group()
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
