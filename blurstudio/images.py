@@ -86,7 +86,11 @@ def read_image(path: str | os.PathLike, max_pixels: int = DEFAULT_MAX_PIXELS) ->
     except ImageError:
         raise
     except Image.DecompressionBombError as e:
-        raise ImageError(f"{path}: refusing a possible decompression bomb ({e})") from None
+        # Pillow's own check (at twice its MAX_IMAGE_PIXELS) fires when opening, before ours.
+        raise ImageError(
+            f"{path}: image is above the limit of {max_pixels / 1e6:.0f} megapixels "
+            f"(refusing a possible decompression bomb: {e})"
+        ) from None
     except UnidentifiedImageError:
         raise ImageError(f"{path}: not an image file, or a format that cannot be read") from None
     except MemoryError:
