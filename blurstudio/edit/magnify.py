@@ -251,7 +251,7 @@ def _from_boosted_linear_lut(boost: float) -> tuple[np.ndarray, float]:
 
 def _boosted_linear_to_srgb(y: np.ndarray, boost: float) -> np.ndarray:
     lut, top = _from_boosted_linear_lut(boost)
-    idx = cv2.sqrt(cv2.min(y, top) * (1.0 / top))  # y >= 0: blends of non-negative values
+    idx = cv2.sqrt(np.minimum(y, top) * (1.0 / top))  # y >= 0: blends of non-negative values
     idx *= _OUT_LUT_SIZE - 1
     idx += 0.5
     return lut[idx.astype(np.int32)]
