@@ -1,0 +1,187 @@
+"""Settings and About dialogs."""
+
+from __future__ import annotations
+
+import html
+import json
+import sys
+from pathlib import Path
+
+from PySide6.QtCore import Qt
+from PySide6.QtWidgets import (
+    QComboBox,
+    QDialog,
+    QDialogButtonBox,
+    QFileDialog,
+    QFormLayout,
+    QHBoxLayout,
+    QLabel,
+    QLineEdit,
+    QPushButton,
+    QTextBrowser,
+    QVBoxLayout,
+    QWidget,
+)
+
+from blurstudio import __version__
+
+from .detection import DetectionSettings
+from .settings import PALETTES, WEIGHTS_DIR, bundled_models, model_available
+
+DEVICES = (("auto", "Automatic (GPU if available)"), ("cpu", "CPU"), ("cuda", "NVIDIA GPU (CUDA)"), ("mps", "Apple GPU (MPS)"))
+WORKING_SIDES = (None, 384, 512, 640, 768, 1024, 1536, 2048)
+WEIGHTS_FILE = "__file__"  # the model combo entry for "a weights file"
+
+
+class SettingsDialog(QDialog):
+    """Model (bundled or a weights file), device, working resolution and overlay palette."""
+
+    def __init__(self, detection: DetectionSettings, palette: str, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setWindowTitle("Settings")
+        self.setMinimumWidth(520)
+        form = QFormLayout()
+        form.setFieldGrowthPolicy(QFormLayout.FieldGrowthPolicy.ExpandingFieldsGrow)
+
+        self.model_combo = QComboBox()
+        for name in bundled_models():
+            self.model_combo.addItem(f"Bundled: {name}", name)
+        self.model_combo.addItem("Weights file…", WEIGHTS_FILE)
+        self.weights_edit = QLineEdit()
+        self.weights_edit.setPlaceholderText("path/to/weights.pt (with its .json model card beside it)")
+        browse = QPushButton("Browse…")
+        browse.clicked.connect(self._browse)
+        weights_row = QHBoxLayout()
+        weights_row.addWidget(self.weights_edit, 1)
+        weights_row.addWidget(browse)
+        self.weights_widget = QWidget()
+        self.weights_widget.setLayout(weights_row)
+        weights_row.setContentsMargins(0, 0, 0, 0)
+        index = self.model_combo.findData(detection.model)
+        if index < 0:
+            index = self.model_combo.findData(WEIGHTS_FILE)
+            if "/" in detection.model or detection.model.endswith(".pt"):
+                self.weights_edit.setText(detection.model)
+        self.model_combo.setCurrentIndex(index)
+        self.model_combo.currentIndexChanged.connect(self._update_weights_row)
+        form.addRow("Model", self.model_combo)
+        form.addRow("", self.weights_widget)
+        if not bundled_models():
+            note = QLabel(f"No bundled model is installed yet ({WEIGHTS_DIR}). Choose a weights file.")
+            note.setWordWrap(True)
+            note.setObjectName("hint")
+            form.addRow("", note)
+
+        self.device_combo = QComboBox()
+        for value, label in DEVICES:
+            self.device_combo.addItem(label + _availability(value), value)
+        self.device_combo.setCurrentIndex(max(0, self.device_combo.findData(detection.device)))
+        form.addRow("Device", self.device_combo)
+
+        self.side_combo = QComboBox()
+        for side in WORKING_SIDES:
+            self.side_combo.addItem("Model default" if side is None else f"{side} px long side", side or 0)
+        self.side_combo.setCurrentIndex(max(0, self.side_combo.findData(detection.max_side or 0)))
+        self.side_combo.setToolTip(
+            "The network sees the photo at this size; the map is then refined to full resolution.\n"
+            "Larger finds smaller blurred regions but takes longer."
+        )
+        form.addRow("Working resolution", self.side_combo)
+
+        self.palette_combo = QComboBox()
+        self.palette_combo.addItems(list(PALETTES))
+        self.palette_combo.setCurrentText(palette)
+        form.addRow("Overlay colours", self.palette_combo)
+
+        buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Ok | QDialogButtonBox.StandardButton.Cancel)
+        buttons.accepted.connect(self._accept)
+        buttons.rejected.connect(self.reject)
+        self.error_label = QLabel()
+        self.error_label.setObjectName("error")
+        self.error_label.setWordWrap(True)
+        layout = QVBoxLayout(self)
+        layout.addLayout(form)
+        layout.addWidget(self.error_label)
+        layout.addWidget(buttons)
+        self._update_weights_row()
+
+    def _update_weights_row(self) -> None:
+        self.weights_widget.setVisible(self.model_combo.currentData() == WEIGHTS_FILE)
+
+    def _browse(self) -> None:
+        path, _ = QFileDialog.getOpenFileName(self, "Choose a weights file", self.weights_edit.text(), "PyTorch weights (*.pt)")
+        if path:
+            self.weights_edit.setText(path)
+
+    def _accept(self) -> None:
+        if self.model_combo.currentData() == WEIGHTS_FILE:
+            path = self.weights_edit.text().strip()
+            if not path or not model_available(str(Path(path).expanduser())):
+                self.error_label.setText(
+                    f"{path or 'No file chosen'}: a weights file (.pt) with its model card (.json) beside it is needed."
+                )
+                return
+        self.accept()
+
+    def detection_settings(self) -> DetectionSettings:
+        model = self.model_combo.currentData()
+        if model == WEIGHTS_FILE:
+            model = str(Path(self.weights_edit.text().strip()).expanduser().resolve())
+        return DetectionSettings(model=model, device=self.device_combo.currentData(), max_side=self.side_combo.currentData() or None)
+
+    def palette_name(self) -> str:
+        return self.palette_combo.currentText()
+
+
+def _availability(device: str) -> str:
+    torch = sys.modules.get("torch")  # only if the engine is already loaded: never slow the dialog down
+    if torch is None or device in ("auto", "cpu"):
+        return ""
+    if device == "cuda":
+        return "" if torch.cuda.is_available() else " — not available"
+    mps = getattr(torch.backends, "mps", None)
+    return "" if mps is not None and mps.is_available() else " — not available"
+
+
+def about_html(card: dict | None, model: str) -> str:
+    """The About text: the app, the paper, and the model card of the model in use."""
+    parts = [
+        f"<h2>Blur Studio {html.escape(__version__)}</h2>",
+        "<p>Finds and edits motion and defocus blur in photos, pixel by pixel.</p>",
+        "<p>Blur detection: Kim, Son, Park, Cho and Lee, <i>Defocus and Motion Blur Detection with Deep "
+        "Contextual Features</i>, Computer Graphics Forum (Pacific Graphics) 2018.</p>",
+        "<h3>Model card</h3>",
+    ]
+    if card is None:
+        parts.append(f"<p>No model card: the model <b>{html.escape(model)}</b> is not installed.</p>")
+    else:
+        rows = []
+        for key in ("name", "description", "training", "metrics", "data", "license", "limitations", "working_max_side"):
+            if key in card:
+                value = card[key]
+                text = value if isinstance(value, str) else json.dumps(value, indent=1)
+                rows.append(f"<tr><td valign='top'><b>{html.escape(key)}</b></td><td><pre>{html.escape(str(text))}</pre></td></tr>")
+        if "architecture" in card:
+            rows.append(
+                f"<tr><td valign='top'><b>architecture</b></td><td><pre>{html.escape(json.dumps(card['architecture']))}</pre></td></tr>"
+            )
+        if "sha256" in card:
+            rows.append(f"<tr><td><b>sha256</b></td><td><code>{html.escape(str(card['sha256'])[:16])}…</code></td></tr>")
+        parts.append("<table cellspacing='4'>" + "".join(rows) + "</table>")
+    return "".join(parts)
+
+
+class AboutDialog(QDialog):
+    def __init__(self, card: dict | None, model: str, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setWindowTitle("About Blur Studio")
+        self.resize(620, 520)
+        text = QTextBrowser()
+        text.setOpenExternalLinks(True)
+        text.setHtml(about_html(card, model))
+        buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Close)
+        buttons.rejected.connect(self.reject)
+        buttons.accepted.connect(self.accept)
+        layout = QVBoxLayout(self)
+        layout.addWidget(text)
+        layout.addWidget(buttons, 0, Qt.AlignmentFlag.AlignRight)

@@ -1,0 +1,154 @@
+"""Persistent preferences (QSettings) and the bundled resources the app looks for.
+
+Settings live in an INI file under the user's config folder ("BlurStudio/Blur Studio.ini"); tests
+pass their own QSettings (a temporary file) to the main window instead.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from PySide6.QtCore import QSettings
+
+from .detection import DetectionSettings
+
+ORGANIZATION = "BlurStudio"
+APPLICATION = "Blur Studio"
+RESOURCES = Path(__file__).resolve().parents[2] / "resources"
+WEIGHTS_DIR = RESOURCES / "weights"  # same folder as blurstudio.model.WEIGHTS_DIR, without importing torch
+SAMPLE_PHOTO = RESOURCES / "samples" / "sample.jpg"
+DEFAULT_MODEL = "compact"
+MAX_RECENT = 10
+
+# Overlay palettes (sharp, motion, defocus). The default is Okabe-Ito, safe for colour-blind viewers.
+PALETTES: dict[str, tuple[tuple[int, int, int], ...]] = {
+    "Okabe-Ito (colour-blind safe)": ((0, 158, 115), (230, 159, 0), (86, 180, 233)),
+    "Vivid": ((40, 200, 80), (255, 60, 40), (60, 110, 255)),
+    "Magenta / cyan": ((250, 230, 60), (230, 40, 200), (0, 200, 230)),
+}
+DEFAULT_PALETTE = "Okabe-Ito (colour-blind safe)"
+
+
+def app_settings() -> QSettings:
+    """The user's settings file."""
+    return QSettings(QSettings.Format.IniFormat, QSettings.Scope.UserScope, ORGANIZATION, APPLICATION)
+
+
+def bundled_models() -> list[str]:
+    """Names of the weights in resources/weights that have both NAME.pt and NAME.json."""
+    if not WEIGHTS_DIR.is_dir():
+        return []
+    return sorted(p.stem for p in WEIGHTS_DIR.glob("*.pt") if p.with_suffix(".json").is_file())
+
+
+def model_path(model: str) -> Path:
+    """A bundled model name or a weights path -> the .pt path."""
+    if "/" in model or "\\" in model or model.endswith(".pt"):
+        return Path(model)
+    return WEIGHTS_DIR / f"{model}.pt"
+
+
+def model_available(model: str) -> bool:
+    path = model_path(model)
+    return path.is_file() and path.with_suffix(".json").is_file()
+
+
+def read_model_card(model: str) -> dict | None:
+    """The model card JSON beside the weights (read without loading the network), or None."""
+    try:
+        return json.loads(model_path(model).with_suffix(".json").read_text())
+    except (OSError, ValueError):
+        return None
+
+
+def _to_bool(value: object, default: bool) -> bool:
+    if value is None:
+        return default
+    if isinstance(value, bool):
+        return value
+    return str(value).lower() in ("1", "true", "yes")
+
+
+class Preferences:
+    """Typed access to the values the app keeps between runs."""
+
+    def __init__(self, settings: QSettings) -> None:
+        self.qsettings = settings
+
+    def _get(self, key: str, default=None):
+        value = self.qsettings.value(key, default)
+        return default if value is None else value
+
+    # detection
+    def detection(self) -> DetectionSettings:
+        model = str(self._get("detection/model", DEFAULT_MODEL))
+        device = str(self._get("detection/device", "auto"))
+        try:
+            max_side = int(self._get("detection/max_side", 0)) or None
+        except (TypeError, ValueError):
+            max_side = None
+        return DetectionSettings(model=model, device=device, max_side=max_side)
+
+    def set_detection(self, settings: DetectionSettings) -> None:
+        self.qsettings.setValue("detection/model", settings.model)
+        self.qsettings.setValue("detection/device", settings.device)
+        self.qsettings.setValue("detection/max_side", int(settings.max_side or 0))
+
+    # overlay
+    def opacity(self) -> float:
+        try:
+            return max(0.0, min(1.0, float(self._get("overlay/opacity", 0.55))))
+        except (TypeError, ValueError):
+            return 0.55
+
+    def visible(self) -> tuple[bool, bool, bool]:
+        defaults = (False, True, True)  # sharp untinted by default: the eye goes to the blur
+        return tuple(_to_bool(self._get(f"overlay/show_{i}"), d) for i, d in enumerate(defaults))  # type: ignore[return-value]
+
+    def palette_name(self) -> str:
+        name = str(self._get("overlay/palette", DEFAULT_PALETTE))
+        return name if name in PALETTES else DEFAULT_PALETTE
+
+    def view_mode(self) -> str:
+        return str(self._get("overlay/view_mode", "overlay"))
+
+    def save_overlay(self, opacity: float, visible: tuple[bool, bool, bool], palette: str, view_mode: str) -> None:
+        self.qsettings.setValue("overlay/opacity", float(opacity))
+        for i, v in enumerate(visible):
+            self.qsettings.setValue(f"overlay/show_{i}", bool(v))
+        self.qsettings.setValue("overlay/palette", palette)
+        self.qsettings.setValue("overlay/view_mode", view_mode)
+
+    # folders and files
+    def folder(self, kind: str) -> str:
+        """kind: 'open' or 'export'."""
+        return str(self._get(f"folders/{kind}", str(Path.home())))
+
+    def set_folder(self, kind: str, folder: str | Path) -> None:
+        self.qsettings.setValue(f"folders/{kind}", str(folder))
+
+    def export_probs(self) -> bool:
+        return _to_bool(self._get("export/probs"), False)
+
+    def set_export_probs(self, on: bool) -> None:
+        self.qsettings.setValue("export/probs", bool(on))
+
+    def recent_files(self) -> list[str]:
+        value = self._get("recent/files", [])
+        if isinstance(value, str):
+            value = [value]
+        return [str(v) for v in value if v][:MAX_RECENT]
+
+    def add_recent_file(self, path: str | Path) -> list[str]:
+        path = str(Path(path).resolve())
+        files = [f for f in self.recent_files() if f != path]
+        files.insert(0, path)
+        self.qsettings.setValue("recent/files", files[:MAX_RECENT])
+        return files[:MAX_RECENT]
+
+    def clear_recent_files(self) -> None:
+        self.qsettings.setValue("recent/files", [])
+
+    def sync(self) -> None:
+        self.qsettings.sync()

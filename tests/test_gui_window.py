@@ -1,0 +1,263 @@
+"""The main window end to end (pytest-qt, offscreen): open -> detect in a worker -> overlay ->
+toggles/opacity -> export; cancel; errors keep the photo; the sample at start."""
+
+from __future__ import annotations
+
+import threading
+import time
+
+import numpy as np
+import pytest
+from PySide6.QtGui import QImage
+
+from blurstudio.blurmap import BlurMap
+from blurstudio.gui import settings as gui_settings
+from blurstudio.gui.app import create_window
+from blurstudio.gui.canvas import ViewMode
+from blurstudio.gui.detection import DetectorCache
+from blurstudio.gui.window import MainWindow
+from blurstudio.images import read_image
+
+from gui_helpers import Dialogs, make_photo, temporary_settings
+
+TIMEOUT = 20000
+
+
+@pytest.fixture
+def dialogs(monkeypatch):
+    return Dialogs().install(monkeypatch)
+
+
+@pytest.fixture
+def window(qtbot, tmp_path, tiny_model_path, dialogs):
+    w = MainWindow(temporary_settings(tmp_path, model=str(tiny_model_path)))
+    qtbot.addWidget(w)
+    w.resize(900, 650)
+    w.show()
+    yield w
+    w.shutdown()
+
+
+def _wait_for_map(qtbot, w):
+    qtbot.waitUntil(lambda: w.context.blurmap is not None and w.overlay_ready(), timeout=TIMEOUT)
+
+
+def _render(w) -> np.ndarray:
+    """What the canvas viewport shows, as an (H, W, 3) array."""
+    image = w.canvas.viewport().grab().toImage().convertToFormat(QImage.Format.Format_RGB888)
+    h, width = image.height(), image.width()
+    return np.frombuffer(image.constBits(), np.uint8, h * image.bytesPerLine()).reshape(h, image.bytesPerLine())[:, : width * 3].reshape(h, width, 3).copy()
+
+
+def test_open_detect_overlay_toggles_and_export_match_the_cli(qtbot, window, tmp_path, tiny_model_path, dialogs):
+    photo = make_photo(tmp_path / "photo.png")
+    window.open_photo(photo)
+    _wait_for_map(qtbot, window)
+    result = window.last_result
+    assert result.worker_thread != threading.get_ident()  # the network ran off the GUI thread
+    assert window.windowTitle().startswith("photo.png")
+    assert window.canvas.overlay_item.isVisible() and window.canvas.overlay_item.pyramid is not None
+    assert "%" in window.controls.percent_labels[1].text()
+    assert "tiny" in window.model_label.text() and "CPU" in window.device_label.text()
+
+    # Make the map clearly visible so toggles and opacity have something to change.
+    window.set_opacity(0.9)
+    for i in range(3):
+        window.set_class_visible(i, True)
+    qtbot.waitUntil(window.overlay_ready, timeout=TIMEOUT)
+    with_overlay = _render(window)
+    window.set_view_mode(ViewMode.PHOTO)
+    photo_only = _render(window)
+    assert np.abs(with_overlay.astype(int) - photo_only.astype(int)).mean() > 5
+    window.set_view_mode(ViewMode.OVERLAY)
+    for i in range(3):
+        window.set_class_visible(i, False)
+    qtbot.waitUntil(window.overlay_ready, timeout=TIMEOUT)
+    assert np.abs(_render(window).astype(int) - photo_only.astype(int)).max() <= 2  # nothing tinted
+    window.set_class_visible(1, True)
+    window.set_class_visible(2, True)
+    qtbot.waitUntil(window.overlay_ready, timeout=TIMEOUT)
+    strong = _render(window)
+    window.set_opacity(0.2)
+    weak = _render(window)
+    assert np.abs(strong.astype(int) - photo_only.astype(int)).mean() > np.abs(weak.astype(int) - photo_only.astype(int)).mean()
+    window.set_view_mode(ViewMode.SPLIT)
+    split = _render(window)
+    assert split.shape == weak.shape
+    window.set_view_mode(ViewMode.MAP)
+    assert np.abs(_render(window).astype(int) - photo_only.astype(int)).mean() > 5
+
+    # Export from the GUI and from the CLI: the same files with the same masks.
+    from blurstudio.cli import main as cli_main
+
+    gui_dir, cli_dir = tmp_path / "gui", tmp_path / "cli"
+    gui_dir.mkdir()
+    job = window.export_to(gui_dir)
+    qtbot.waitUntil(lambda: not job.running, timeout=TIMEOUT)
+    assert cli_main(["detect", str(photo), "-o", str(cli_dir), "--model", str(tiny_model_path), "--device", "cpu"]) == 0
+    gui_files = sorted(p.name for p in gui_dir.iterdir())
+    assert gui_files == sorted(p.name for p in cli_dir.iterdir()) == ["photo_blur.png", "photo_labels.png", "photo_overlay.jpg"]
+    for name in ("photo_labels.png", "photo_blur.png"):
+        assert np.array_equal(read_image(gui_dir / name), read_image(cli_dir / name))
+    assert not [c for c in dialogs.calls if c[0] in ("warning", "critical")]
+
+
+def test_export_never_replaces_the_source_photo(qtbot, window, tmp_path, dialogs):
+    photo = make_photo(tmp_path / "pic.png")
+    original = photo.read_bytes()
+    window.open_photo(photo)
+    _wait_for_map(qtbot, window)
+    out = tmp_path / "out"
+    out.mkdir()
+    (out / "pic_labels.png").symlink_to(photo)  # an export path that is the source photo
+    job = window.export_to(out)  # "replace?" is answered yes by the fake dialog
+    qtbot.waitUntil(lambda: not job.running, timeout=TIMEOUT)
+    assert photo.read_bytes() == original
+    assert any(kind == "warning" and "Export failed" in title for kind, title, _ in dialogs.calls)
+
+
+def test_result_is_cached_per_photo_and_settings(qtbot, window, tmp_path):
+    photo = make_photo(tmp_path / "a.png")
+    window.open_photo(photo)
+    _wait_for_map(qtbot, window)
+    first = window.context.blurmap
+    window.open_photo(make_photo(tmp_path / "b.png", seed=1))
+    qtbot.waitUntil(lambda: window.context.photo_path.name == "b.png" and window.context.blurmap is not None, timeout=TIMEOUT)
+    window.open_photo(photo)
+    qtbot.waitUntil(lambda: window.context.photo_path.name == "a.png" and window.context.blurmap is not None, timeout=TIMEOUT)
+    assert window.context.blurmap is first and window.time_label.text() == "cached"
+
+
+class SlowDetector:
+    """Stands in for Detector: runs until cancelled (checks like the real one, between steps)."""
+
+    device_name, model_name, card = "CPU", "slow", {}
+
+    class device:  # noqa: N801 - mimics torch.device
+        type = "cpu"
+
+    def __init__(self) -> None:
+        self.calls = 0
+
+    def __call__(self, image, progress=None, cancel=None):
+        from blurstudio.detect import Cancelled
+
+        self.calls += 1
+        for i in range(2000):
+            if cancel is not None and cancel():
+                raise Cancelled("cancelled")
+            if progress:
+                progress(min(0.99, i / 200))
+            time.sleep(0.005)
+        raise AssertionError("detection was never cancelled")
+
+
+def test_cancel_stops_a_running_detection(qtbot, window, tmp_path, monkeypatch):
+    slow = SlowDetector()
+    monkeypatch.setattr(DetectorCache, "get", lambda self, settings, device=None: slow)
+    window.open_photo(make_photo(tmp_path / "p.png"))
+    qtbot.waitUntil(lambda: window.is_detecting() and window.progress_bar.value() > 0, timeout=TIMEOUT)
+    thread = window.detection
+    assert window.cancel_button.isVisible()
+    window.cancel_action.trigger()
+    assert not window.is_detecting() and not window.progress_bar.isVisible()
+    assert thread.wait(5000)  # the worker stopped at its next check
+    assert window.context.blurmap is None and window.context.photo is not None
+
+
+class OomDetector(SlowDetector):
+    """A GPU detector that runs out of memory."""
+
+    device_name = "Fake GPU"
+
+    class device:  # noqa: N801
+        type = "cuda"
+
+    def __call__(self, image, progress=None, cancel=None):
+        raise RuntimeError("CUDA out of memory. Tried to allocate 2.00 GiB")
+
+
+class FixedDetector(SlowDetector):
+    def __call__(self, image, progress=None, cancel=None):
+        return BlurMap.from_labels(np.ones(image.shape[:2], np.uint8))
+
+
+def test_gpu_out_of_memory_falls_back_to_the_cpu_with_a_notice(qtbot, window, tmp_path, monkeypatch):
+    def get(self, settings, device=None):
+        return FixedDetector() if device == "cpu" else OomDetector()
+
+    monkeypatch.setattr(DetectorCache, "get", get)
+    window.open_photo(make_photo(tmp_path / "p.png"))
+    _wait_for_map(qtbot, window)
+    assert window.banner.isVisible() and "out of memory" in window.banner.text.text()
+    assert window.context.blurmap.fractions()["motion"] == 1.0
+
+
+def test_a_worker_error_becomes_a_dialog_and_keeps_the_photo(qtbot, window, tmp_path, monkeypatch, dialogs):
+    class Broken(SlowDetector):
+        def __call__(self, image, progress=None, cancel=None):
+            raise ValueError("the model exploded")
+
+    monkeypatch.setattr(DetectorCache, "get", lambda self, settings, device=None: Broken())
+    window.open_photo(make_photo(tmp_path / "p.png"))
+    qtbot.waitUntil(lambda: bool(dialogs.calls), timeout=TIMEOUT)
+    kind, title, text = dialogs.calls[0]
+    assert "detection failed" in title.lower() and "the model exploded" in text
+    assert window.context.photo is not None and not window.is_detecting()
+
+
+def test_a_corrupt_file_shows_an_error_and_keeps_the_open_photo(qtbot, window, tmp_path, dialogs):
+    window.open_photo(make_photo(tmp_path / "good.png"))
+    _wait_for_map(qtbot, window)
+    photo, blurmap, title = window.context.photo, window.context.blurmap, window.windowTitle()
+    bad = tmp_path / "broken.jpg"
+    bad.write_bytes(b"\xff\xd8\xff\xe0 this is not really a jpeg")
+    window.open_photo(bad)
+    qtbot.waitUntil(lambda: bool(dialogs.calls), timeout=TIMEOUT)
+    kind, heading, text = dialogs.calls[0]
+    assert kind == "warning" and "broken.jpg" in heading and "broken.jpg" in text
+    assert window.context.photo is photo and window.context.blurmap is blurmap
+    assert window.windowTitle() == title
+
+
+def test_no_argument_start_shows_the_sample(qtbot, tmp_path, tiny_model_path, monkeypatch, dialogs):
+    sample = make_photo(tmp_path / "sample.png")
+    monkeypatch.setattr(gui_settings, "SAMPLE_PHOTO", sample)
+    w = create_window(settings=temporary_settings(tmp_path, model=str(tiny_model_path)))
+    qtbot.addWidget(w)
+    try:
+        _wait_for_map(qtbot, w)
+        assert w.context.photo_path == sample and w.windowTitle().startswith("sample.png")
+    finally:
+        w.shutdown()
+
+
+def test_missing_sample_and_missing_model_give_clear_notices(qtbot, tmp_path, monkeypatch, dialogs):
+    monkeypatch.setattr(gui_settings, "SAMPLE_PHOTO", tmp_path / "nowhere" / "sample.jpg")
+    w = create_window(settings=temporary_settings(tmp_path, model="no_such_model"))
+    qtbot.addWidget(w)
+    try:
+        qtbot.waitUntil(lambda: "not installed" in w.canvas.empty_text, timeout=TIMEOUT)
+        assert w.banner.isVisible() and "no_such_model" in w.banner.text.text()
+        w.open_photo(make_photo(tmp_path / "p.png"))  # photos still open without a model
+        qtbot.waitUntil(lambda: w.context.photo is not None, timeout=TIMEOUT)
+        assert not w.is_detecting() and not dialogs.calls
+    finally:
+        w.shutdown()
+
+
+def test_settings_persist_between_windows(qtbot, tmp_path, tiny_model_path, dialogs):
+    settings = temporary_settings(tmp_path, model=str(tiny_model_path))
+    w = MainWindow(settings)
+    qtbot.addWidget(w)
+    w.set_opacity(0.3)
+    w.set_class_visible(0, True)
+    w.set_view_mode(ViewMode.SPLIT)
+    w.prefs.add_recent_file(tmp_path / "x.png")
+    w.shutdown()
+    w2 = MainWindow(settings)
+    qtbot.addWidget(w2)
+    assert w2.opacity == pytest.approx(0.3) and w2.visible == (True, True, True) and w2.view_mode == ViewMode.SPLIT
+    assert w2.prefs.recent_files()[0].endswith("x.png")
+    assert w2.detection_settings.model == str(tiny_model_path)
+    w2.shutdown()
