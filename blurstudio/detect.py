@@ -148,7 +148,8 @@ class Detector:
         single = len(ys) == 1 and len(xs) == 1
         out = np.zeros((3, H, W), np.float32)
         weight = None if single else np.zeros((H, W), np.float32)
-        ramp = None if single else np.outer(_ramp(th, TILE_OVERLAP), _ramp(tw, TILE_OVERLAP))
+        overlap = _overlap(self.tile)
+        ramp = None if single else np.outer(_ramp(th, overlap), _ramp(tw, overlap))
         n, done = len(ys) * len(xs), 0
         for y in ys:
             for x in xs:
@@ -174,11 +175,17 @@ class Detector:
             return torch.softmax(logits.float(), dim=1)[0].cpu().numpy()
 
 
+def _overlap(tile: int) -> int:
+    """Tile overlap: TILE_OVERLAP, or a quarter of small tiles (a multiple of STRIDE)."""
+    return max(STRIDE, min(TILE_OVERLAP, tile // 4 // STRIDE * STRIDE))
+
+
 def _tile_starts(length: int, tile: int) -> list[int]:
-    """Tile origins covering [0, length) with at least TILE_OVERLAP overlap (multiples of STRIDE)."""
+    """Tile origins covering [0, length) with at least _overlap(tile) overlap.
+    length and tile are multiples of STRIDE, and so are the origins."""
     if length <= tile:
         return [0]
-    step = max(STRIDE, (tile - TILE_OVERLAP) // STRIDE * STRIDE)
+    step = tile - _overlap(tile)
     starts = list(range(0, length - tile, step))
     starts.append(length - tile)
     return starts

@@ -11,6 +11,10 @@ import torch
 
 from blurstudio.model import BlurNetConfig, build_model, save_model
 
+# The tests run tiny networks on a shared 2-core machine: one intra-op thread avoids thread
+# contention that made them 100x slower under load.
+torch.set_num_threads(1)
+
 # Same topology as the presets, a few channels wide: builds and runs in milliseconds.
 TINY_CONFIG = BlurNetConfig(
     enc_widths=(4, 4, 8, 8, 8),

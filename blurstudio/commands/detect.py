@@ -8,8 +8,6 @@ import sys
 import time
 from pathlib import Path
 
-from ..images import ImageError, read_image
-from ..model import WeightsError
 from .common import ProgressBar, collect_inputs
 
 EXAMPLES = """\
@@ -56,8 +54,11 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from ..detect import Detector  # imported here so `blurstudio --help` stays fast
+    # Imported here so that `blurstudio --help` does not wait for torch.
+    from ..detect import Detector
     from ..export import export_masks
+    from ..images import ImageError, read_image
+    from ..model import WeightsError
 
     if args.outdir is not None:
         if args.outdir.exists() and not args.outdir.is_dir():
