@@ -390,18 +390,19 @@ def estimate_blur_radius(
     (lens) blur. 0 on sharp pixels, and on motion-blurred pixels unless include_motion."""
     photo = _check_photo(photo)
     _check_blurmap(blurmap, photo.shape[:2])
-    small_radius, scale = _estimate_small(photo, blurmap, include_motion, max_pixels)
-    return _resize(small_radius, photo.shape[:2], cv2.INTER_LINEAR) * (1.0 / scale)
+    spread, region, scale = _estimate_small(photo, blurmap, include_motion, max_pixels)
+    return _resize(spread * region, photo.shape[:2], cv2.INTER_LINEAR) * (1.0 / scale)
 
 
 def _estimate_small(
     photo: np.ndarray, blurmap: BlurMap, include_motion: bool, max_pixels: int
-) -> tuple[np.ndarray, float]:
+) -> tuple[np.ndarray, np.ndarray, float]:
+    """At the working scale: the blur radius spread over the whole image, the refined blurred region
+    (their product is the estimate), and the working scale."""
     size, scale = _scaled_size(photo.shape[:2], max_pixels)
     small = _resize(photo, size)
     region = _region_weight(blurmap, size, include_motion)
-    radius = _estimate_working(small, region) * _refined_region(small, region)
-    return radius.astype(np.float32), scale
+    return _estimate_working(small, region), _refined_region(small, region).astype(np.float32), scale
 
 
 def colorize_blur_radius(radius: np.ndarray, vmax: float | None = None) -> np.ndarray:
@@ -512,6 +513,16 @@ def _upsampled_rows(layer: np.ndarray, full_hw: tuple[int, int], y0: int, y1: in
     )
 
 
+def _blur_weight(region: np.ndarray, matte: np.ndarray) -> np.ndarray:
+    """Where the background layer gets the full estimated radius: the blurred region, and also behind
+    and around the subject (the matte covers it there), so that the background right next to the
+    subject is as blurred as the rest (no band of unblurred background around the subject). Other
+    sharp (or, unless asked, motion-blurred) pixels keep a weight of 0."""
+    grow = max(1, int(round(max(matte.shape) / 150)))  # the region's soft edge reaches a bit past the matte
+    grown = cv2.dilate(matte, cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * grow + 1, 2 * grow + 1)))
+    return 1.0 - (1.0 - region) * (1.0 - np.clip(grown * 2.0, 0.0, 1.0))
+
+
 class Magnifier:
     """Holds a photo, its blur map, the estimated blur radius and the subject matte; renders
     magnified versions cheaply (the estimate is made once).
@@ -534,14 +545,17 @@ class Magnifier:
         self.blurmap = blurmap
         self.include_motion = include_motion
         h, w = self.photo.shape[:2]
+        self.matte = subject_matte(self.photo, blurmap, selection)
         if blur_radius is not None:
             blur_radius = np.asarray(blur_radius, dtype=np.float32)
             if blur_radius.shape != (h, w):
                 raise ValueError(f"blur radius map of shape {blur_radius.shape} does not match the photo {(h, w)}")
             self._radius_small, self._radius_scale = blur_radius, 1.0
+            self._render_radius_small = blur_radius
         else:
-            self._radius_small, self._radius_scale = _estimate_small(self.photo, blurmap, include_motion, WORK_PIXELS)
-        self.matte = subject_matte(self.photo, blurmap, selection)
+            spread, region, self._radius_scale = _estimate_small(self.photo, blurmap, include_motion, WORK_PIXELS)
+            self._radius_small = spread * region
+            self._render_radius_small = spread * _blur_weight(region, _resize(self.matte, region.shape))
         self._scaled_cache: dict[tuple[int, int], tuple[np.ndarray, np.ndarray, np.ndarray]] = {}
 
     @property
@@ -550,8 +564,11 @@ class Magnifier:
 
     def blur_radius(self, max_pixels: int | None = None) -> np.ndarray:
         """The estimated blur radius in pixels of the photo scaled to max_pixels (None: full size)."""
+        return self._scaled_radius(self._radius_small, max_pixels)
+
+    def _scaled_radius(self, small: np.ndarray, max_pixels: int | None) -> np.ndarray:
         size, scale = _scaled_size(self.shape, max_pixels)
-        return _resize(self._radius_small, size, cv2.INTER_LINEAR) * (scale / self._radius_scale)
+        return _resize(small, size, cv2.INTER_LINEAR) * (scale / self._radius_scale)
 
     def blur_radius_image(self, max_pixels: int | None = PREVIEW_PIXELS) -> np.ndarray:
         """A colour view of the blur-radius map (see colorize_blur_radius)."""
@@ -562,9 +579,10 @@ class Magnifier:
         size, _ = _scaled_size(self.shape, max_pixels)
         if size not in self._scaled_cache:
             if size == self.shape:
-                item = (self.photo, self.matte, self.blur_radius(None))
+                item = (self.photo, self.matte, self._scaled_radius(self._render_radius_small, None))
             else:
-                item = (_resize(self.photo, size), _resize(self.matte, size), self.blur_radius(max_pixels))
+                radius = self._scaled_radius(self._render_radius_small, max_pixels)
+                item = (_resize(self.photo, size), _resize(self.matte, size), radius)
             self._scaled_cache = {size: item}  # keep one scale only (memory)
         return self._scaled_cache[size]
 
