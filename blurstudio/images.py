@@ -81,7 +81,8 @@ def read_image(path: str | os.PathLike, max_pixels: int = DEFAULT_MAX_PIXELS) ->
                         f"{max_pixels / 1e6:.0f} megapixels (refusing a possible decompression bomb)"
                     )
                 im.load()
-                im = ImageOps.exif_transpose(im)
+                if im.getexif().get(0x0112, 1) != 1:  # exif_transpose copies even when there is nothing to do
+                    im = ImageOps.exif_transpose(im)
                 return _to_rgb8(im, path)
     except ImageError:
         raise
@@ -102,8 +103,8 @@ def read_image(path: str | os.PathLike, max_pixels: int = DEFAULT_MAX_PIXELS) ->
 
 def _to_rgb8(im: Image.Image, path: Path) -> np.ndarray:
     mode = im.mode
-    if mode in ("RGB",):
-        return np.asarray(im, dtype=np.uint8).copy()
+    if mode == "RGB":
+        return np.array(im, dtype=np.uint8)  # one copy, writable
     if mode.startswith("I;16") or mode in ("I", "F"):
         grey = _scale_to_8bit(np.asarray(im), mode)
         return np.repeat(grey[..., None], 3, axis=2)
@@ -113,10 +114,8 @@ def _to_rgb8(im: Image.Image, path: Path) -> np.ndarray:
         alpha = rgba[..., 3:4] / 255.0
         rgb = rgba[..., :3] * alpha + 255.0 * (1.0 - alpha)  # composite on white
         return np.clip(rgb + 0.5, 0, 255).astype(np.uint8)
-    if mode in ("1", "L", "P", "CMYK", "YCbCr", "LAB", "HSV"):
-        return np.asarray(im.convert("RGB"), dtype=np.uint8).copy()
-    try:
-        return np.asarray(im.convert("RGB"), dtype=np.uint8).copy()
+    try:  # 1, L, P, CMYK, YCbCr, LAB, HSV, ...
+        return np.array(im.convert("RGB"), dtype=np.uint8)
     except (ValueError, OSError) as e:
         raise ImageError(f"{path}: unsupported pixel mode {mode!r} ({e})") from None
 
