@@ -100,6 +100,7 @@ class ProgressBar:
 
 def _terminal_columns() -> int:
     try:
-        return os.get_terminal_size(sys.stderr.fileno()).columns
+        columns = os.get_terminal_size(sys.stderr.fileno()).columns
     except (OSError, ValueError):
         return 80
+    return columns if columns >= 20 else 80  # some terminals report 0
