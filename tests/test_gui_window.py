@@ -28,6 +28,12 @@ def dialogs(monkeypatch):
     return Dialogs().install(monkeypatch)
 
 
+@pytest.fixture(autouse=True)
+def no_edit_panels(monkeypatch):
+    """These tests are about the window; the registered panels have tests of their own."""
+    monkeypatch.setattr("blurstudio.gui.window.PANELS", [])
+
+
 @pytest.fixture
 def window(qtbot, tmp_path, tiny_model_path, dialogs):
     w = MainWindow(temporary_settings(tmp_path, model=str(tiny_model_path)))

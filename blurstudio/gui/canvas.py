@@ -9,7 +9,7 @@ from __future__ import annotations
 from enum import Enum
 
 from PySide6.QtCore import QPoint, QPointF, QRectF, Qt, Signal
-from PySide6.QtGui import QBrush, QColor, QFont, QKeyEvent, QMouseEvent, QPainter, QPen, QWheelEvent
+from PySide6.QtGui import QBrush, QColor, QFont, QKeyEvent, QMouseEvent, QPainter, QPen, QTransform, QWheelEvent
 from PySide6.QtWidgets import (
     QGraphicsEllipseItem,
     QGraphicsItem,
@@ -27,6 +27,7 @@ CANVAS_BACKGROUND = QColor(38, 38, 40)
 MAP_BACKGROUND = QColor(20, 20, 22)  # behind the map in "map only" mode
 MIN_ZOOM, MAX_ZOOM = 0.01, 32.0
 ZOOM_STEP = 1.25
+FIT_MARGIN = 12  # viewport pixels around a fitted photo
 
 
 class ViewMode(str, Enum):
@@ -207,7 +208,14 @@ class CanvasView(QGraphicsView):
         rect = self.sceneRect()
         if rect.isEmpty() or not self.has_photo():
             return
-        self.fitInView(rect, Qt.AspectRatioMode.KeepAspectRatio)
+        # Like fitInView, with a margin so the photo does not touch the window edges.
+        margin = FIT_MARGIN if min(self.viewport().width(), self.viewport().height()) > 8 * FIT_MARGIN else 0
+        scale = min(
+            (self.viewport().width() - 2 * margin) / rect.width(),
+            (self.viewport().height() - 2 * margin) / rect.height(),
+        )
+        self.setTransform(QTransform.fromScale(max(scale, MIN_ZOOM), max(scale, MIN_ZOOM)))
+        self.centerOn(rect.center())
         self._after_view_change()
 
     def _after_view_change(self) -> None:

@@ -214,6 +214,7 @@ class MainWindow(QMainWindow):
         self.addDockWidget(Qt.DockWidgetArea.RightDockWidgetArea, self.edit_dock)
         self.splitDockWidget(self.map_dock, self.edit_dock, Qt.Orientation.Vertical)
         self.resizeDocks([self.map_dock], [330], Qt.Orientation.Horizontal)
+        self.resizeDocks([self.map_dock, self.edit_dock], [380, 420], Qt.Orientation.Vertical)
         QTimer.singleShot(0, lambda: self._panel_tab_changed(self.panel_tabs.currentIndex()))
 
     def _action(self, text: str, slot, shortcut=None, icon: QStyle.StandardPixmap | None = None, checkable=False, tip="") -> QAction:
@@ -335,11 +336,11 @@ class MainWindow(QMainWindow):
             else:
                 toolbar.addAction(item)
         for action, text in ((self.zoom_out_action, "−"), (self.zoom_in_action, "+"), (self.fit_action, "Fit"), (self.actual_size_action, "100%")):
+            action.setIconText(text)  # short labels on the toolbar; menus keep the full text
             button = QToolButton()
             button.setDefaultAction(action)
             button.setToolButtonStyle(Qt.ToolButtonStyle.ToolButtonTextOnly)
-            button.setText(text)
-            button.setToolTip(action_tooltip(action))
+            button.setMinimumWidth(34)
             toolbar.addWidget(button)
         spacer = QWidget()
         spacer.setSizePolicy(spacer.sizePolicy().horizontalPolicy().Expanding, spacer.sizePolicy().verticalPolicy())
@@ -847,6 +848,7 @@ class MainWindow(QMainWindow):
             thread.wait(wait_ms)
         self._reap_threads()
         self.context.wait_for_workers(wait_ms)
+        self.context.discard_all_jobs()  # results still queued must not reach closed widgets
         self.prefs.qsettings.setValue("window/geometry", self.saveGeometry())
         self.prefs.qsettings.setValue("window/state", self.saveState())
         self.prefs.save_overlay(self.opacity, self.visible, self.palette_name, self.view_mode.value)

@@ -313,6 +313,13 @@ class EditorContext(QObject):
         """Block until every run_in_worker job has finished (used on close and in tests)."""
         return self.pool.waitForDone(msecs)
 
+    def discard_all_jobs(self) -> None:
+        """Drop the results of every job not yet delivered (the window is closing)."""
+        with self._jobs_lock:
+            jobs = list(self._jobs)
+        for job in jobs:
+            job.discard()
+
     # --- internal -------------------------------------------------------------------------
     def _replace_pixels(self, photo: np.ndarray) -> None:
         self._photo = photo
