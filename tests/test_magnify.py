@@ -33,9 +33,9 @@ def _texture(h: int, w: int, seed: int) -> np.ndarray:
 
 
 def _half_sharp_scene(h=160, w=200, seed=1):
-    """Left half: sharp texture; right half: texture defocused with radius 3."""
-    sharp = np.clip(_texture(h, w, seed), 0, 255)
-    blurred = _defocus(_texture(h, w, seed + 1), 3.0)
+    """Left half: sharp texture and edges; right half: the same kind defocused with radius 3."""
+    sharp = np.clip(0.5 * _texture(h, w, seed) + 0.5 * _rectangles(h, w, seed, n=20, sizes=(10, 40)), 0, 255)
+    blurred = _defocus(0.5 * _texture(h, w, seed + 1) + 0.5 * _rectangles(h, w, seed + 1, n=20, sizes=(20, 60)), 3.0)
     photo = blurred.copy()
     photo[:, : w // 2] = np.clip(sharp[:, : w // 2] + 0.5, 0, 255).astype(np.uint8)
     labels = np.full((h, w), DEFOCUS, np.uint8)
@@ -270,3 +270,55 @@ def test_cli_magnify_with_saved_blurmap_and_matte(tmp_path, capsys):
     code = main(["magnify", str(src), "--blurmap", str(tmp_path / "disk_map.npz"),
                  "--matte", str(tmp_path / "small_matte.png"), "-o", str(tmp_path / "o2.png")])
     assert code == 1 and "does not match" in capsys.readouterr().err
+
+
+# --- GUI panel ---------------------------------------------------------------------------------
+
+
+def test_magnify_panel_preview_apply_undo_export(qtbot, tmp_path):
+    from blurstudio.gui.panels import PANELS, EditorContext
+    from blurstudio.gui.panels.magnify import MagnifyPanel
+    from blurstudio.images import read_image
+
+    assert MagnifyPanel in PANELS
+    ctx = EditorContext()
+    panel = MagnifyPanel(ctx)
+    qtbot.addWidget(panel)
+    assert not panel.apply_button.isEnabled()  # no photo yet
+
+    photo, blurmap = _half_sharp_scene(h=120, w=160)
+    ctx.set_photo(photo, tmp_path / "photo.png")
+    ctx.set_blurmap(blurmap)
+    assert not panel.protect.isEnabled()  # no selection to protect
+    panel.activate()
+    qtbot.waitUntil(lambda: ctx.preview is not None, timeout=10000)
+    assert panel.magnifier is not None and panel.apply_button.isEnabled()
+    assert ctx.preview.shape == photo.shape and not np.array_equal(ctx.preview, photo)
+
+    panel.show_amount.setChecked(True)  # the blur-amount view
+    qtbot.waitUntil(lambda: ctx.preview is not None and ctx.preview[60, 10].sum() < ctx.preview[60, 150].sum(), timeout=10000)
+    panel.show_amount.setChecked(False)
+
+    alpha = np.zeros(photo.shape[:2], np.float32)
+    alpha[:, :80] = 1.0
+    ctx.set_selection(alpha)
+    assert panel.protect.isEnabled()
+    panel.protect.setChecked(True)
+    qtbot.waitUntil(lambda: panel.magnifier is not None and panel.magnifier.matte is not None, timeout=10000)
+    assert np.array_equal(panel.magnifier.matte, alpha)
+
+    panel.amount.setValue(300)
+    job = panel.apply()
+    assert job is not None
+    qtbot.waitUntil(lambda: ctx.undo_stack.count() == 1, timeout=20000)
+    assert not np.array_equal(ctx.photo, photo) and ctx.photo.shape == photo.shape
+    ctx.undo_stack.undo()
+    assert np.array_equal(ctx.photo, photo)
+
+    qtbot.waitUntil(lambda: panel.magnifier is not None and panel.export_button.isEnabled(), timeout=10000)
+    out = tmp_path / "exported.jpg"
+    assert panel.export_to(out) is not None
+    qtbot.waitUntil(out.exists, timeout=20000)
+    assert read_image(out).shape == photo.shape
+    panel.deactivate()
+    ctx.wait_for_workers()

@@ -38,6 +38,7 @@ PREVIEW_PIXELS = 1_000_000
 
 # Scale space of the re-blur ratio: (pre-smoothing sigma, re-blur sigma) in working pixels.
 _RATIO_SCALES = ((0.0, 1.0), (1.0, 2.0), (2.0, 4.0), (4.0, 8.0))
+_FINER_SCALE_BIAS = 0.7  # per scale step: finer scales resolve nearby edges better, so prefer them
 _LAYER_RATIO = 1.4  # consecutive layer radii differ by this factor
 _LAYER_KERNEL_RADIUS = 4.0  # a layer is rendered at a scale where its kernel radius is at most this
 _GAUSSIAN_LAYER_RADIUS = 2.5  # layers up to this radius use a Gaussian (shape invisible, much cheaper)
@@ -308,6 +309,22 @@ def _calibration() -> tuple[np.ndarray, list[np.ndarray]]:
     return radii, tables
 
 
+def _image_noise(gray: np.ndarray) -> float:
+    """Standard deviation of the image noise (Immerkaer 1996: a second-difference filter that cancels
+    smooth shading; the median of its response resists edges and texture better than a mean)."""
+    kernel = np.array([[1, -2, 1], [-2, 4, -2], [1, -2, 1]], np.float32)
+    response = np.abs(cv2.filter2D(gray, cv2.CV_32F, kernel, borderType=cv2.BORDER_REFLECT))
+    return float(np.median(response)) / (0.6745 * 6.0)
+
+
+@functools.lru_cache(maxsize=16)
+def _gradient_noise_gain(a: float) -> float:
+    """Standard deviation of a Sobel gradient component of unit white noise smoothed with sigma a."""
+    noise = np.random.default_rng(0).standard_normal((256, 256)).astype(np.float32)
+    _, dx, dy = _gradient_magnitude(_gaussian(noise, a))
+    return float(np.sqrt(0.5 * (dx[16:-16, 16:-16].var() + dy[16:-16, 16:-16].var())))
+
+
 def _scale_preference(radius: np.ndarray, b: float) -> np.ndarray:
     """How much to trust a measurement of `radius` made with re-blur sigma b (best when r ~ 2b)."""
     r = np.maximum(radius, 0.5)
@@ -317,14 +334,15 @@ def _scale_preference(radius: np.ndarray, b: float) -> np.ndarray:
 def _edge_samples(gray: np.ndarray, region: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Sparse blur-radius samples at edges inside `region`: (sum of weight * radius, sum of weight)."""
     radii_table, tables = _calibration()
+    noise0 = _image_noise(gray)
     num = np.zeros_like(gray)
     den = np.zeros_like(gray)
-    for (a, b), sig_table in zip(_RATIO_SCALES, tables):
+    for j, ((a, b), sig_table) in enumerate(zip(_RATIO_SCALES, tables)):
         ia = _gaussian(gray, a)
         g_a, dx, dy = _gradient_magnitude(ia)
         g_b, _, _ = _gradient_magnitude(_gaussian(gray, b))
         # edge pixels: Canny on the pre-smoothed image, threshold above the typical (noise/texture) level
-        noise = max(float(np.median(g_a)) / 1.18, 0.004 / (1.0 + 2.0 * a))  # Rayleigh median -> sigma
+        noise = max(noise0, 0.5 / 255.0) * _gradient_noise_gain(a)  # sigma of each gradient component
         hi = max(3.0 * noise, 0.03 / (1.0 + a))
         scale = 2000.0
         edges = cv2.Canny(
@@ -349,7 +367,7 @@ def _edge_samples(gray: np.ndarray, region: np.ndarray) -> tuple[np.ndarray, np.
         k = int(2 * b + 2)
         inner = cv2.erode(region, np.ones((2 * k + 1, 2 * k + 1), np.uint8))[edges]
         contrast = np.clip(ga_e / hi - 1.0, 0.0, 1.0)
-        w = inner * _scale_preference(r, b) * contrast * unsaturated * reliable
+        w = inner * _scale_preference(r, b) * contrast * unsaturated * reliable * (_FINER_SCALE_BIAS ** j)
         num[edges] += w * r
         den[edges] += w
     return num, den
@@ -364,7 +382,7 @@ def _estimate_working(photo_small: np.ndarray, region: np.ndarray) -> np.ndarray
     """Blur radius in working pixels over the whole working image (before masking by region)."""
     gray = _gray(photo_small)
     num, den = _edge_samples(gray, region)
-    if float(den.sum()) < 1e-3:
+    if float(den.sum()) < 1.0:  # fewer than about one fully trusted edge pixel
         # no usable edge: assume a mild blur, proportional to the image size
         return np.full(gray.shape, 0.004 * float(np.hypot(*gray.shape)), np.float32)
     # Spread smoothly: take the push-pull estimate at a level about 1/32 of the image, then upsample.

@@ -9,5 +9,6 @@ from .base import BrushEvent, EditorContext, EditPanel, WorkerJob
 PANELS: list[type[EditPanel]] = []
 
 # Registered panels (one line each):
+from .magnify import MagnifyPanel; PANELS.append(MagnifyPanel)  # noqa: E402, E702
 
 __all__ = ["PANELS", "BrushEvent", "EditorContext", "EditPanel", "WorkerJob"]

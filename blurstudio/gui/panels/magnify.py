@@ -1,0 +1,346 @@
+"""The Magnify panel: strengthen the background blur with one slider, preview live, apply or export.
+
+All numerical work is `blurstudio.edit.magnify.Magnifier` run in workers: the blur estimate once per
+photo / blur map / subject, then a reduced-scale render per change of the controls (stale renders are
+cancelled), and a full-resolution render for Apply and Export.
+"""
+
+from __future__ import annotations
+
+import threading
+from pathlib import Path
+from typing import Any, Callable
+
+from PySide6.QtCore import Qt, QTimer
+from PySide6.QtWidgets import (
+    QCheckBox,
+    QComboBox,
+    QFileDialog,
+    QFormLayout,
+    QHBoxLayout,
+    QLabel,
+    QPushButton,
+    QSlider,
+    QVBoxLayout,
+    QWidget,
+)
+
+from blurstudio.edit.magnify import MAX_AMOUNT, PREVIEW_PIXELS, Cancelled, Magnifier
+
+from .base import EditorContext, EditPanel, WorkerJob
+
+AMOUNT_STEPS = 100  # slider units per 1.0 of amount
+BOOST_STEPS = 10  # slider units per 1.0 of highlight boost
+MAX_BOOST = 10.0
+PREVIEW_DELAY_MS = 60  # coalesce slider drags into one preview
+EXPORT_FILTER = "JPEG (*.jpg *.jpeg);;PNG (*.png)"
+
+
+def _render_full(magnifier: Magnifier, settings: dict, cancel: Callable[[], bool]) -> Any:
+    return magnifier.render(max_pixels=None, cancel=cancel, **settings)
+
+
+def _render_and_write(magnifier: Magnifier, settings: dict, path: Path, protect: list[Path]) -> Path:
+    from blurstudio.images import write_image
+
+    image = magnifier.render(max_pixels=None, **settings)
+    return write_image(path, image, quality=95, protect=protect)
+
+
+class MagnifyPanel(EditPanel):
+    """Amount, bokeh shape, highlight boost, protect subject; live preview; blur-amount view; apply; export."""
+
+    title = "Magnify"
+
+    def __init__(self, context: EditorContext, parent: QWidget | None = None) -> None:
+        super().__init__(context, parent)
+        self.magnifier: Magnifier | None = None
+        self._magnifier_key: tuple | None = None
+        self._prepare_job: WorkerJob | None = None
+        self._preview_job: WorkerJob | None = None
+        self._preview_cancel: threading.Event | None = None
+        self.full_job: WorkerJob | None = None  # apply or export
+        self._active = False
+        self._last_preview = None
+        self.export_folder = str(Path.home())
+
+        self.amount = QSlider(Qt.Orientation.Horizontal)
+        self.amount.setRange(AMOUNT_STEPS, int(MAX_AMOUNT * AMOUNT_STEPS))
+        self.amount.setValue(2 * AMOUNT_STEPS)
+        self.amount.setToolTip("How many times blurrier the background becomes (1 = unchanged)")
+        self.amount_label = QLabel()
+        self.bokeh = QComboBox()
+        self.bokeh.addItem("Circle", "circle")
+        self.bokeh.addItem("Hexagon", "hexagon")
+        self.bokeh.setToolTip("Shape of the lens aperture: the shape of out-of-focus highlights")
+        self.boost = QSlider(Qt.Orientation.Horizontal)
+        self.boost.setRange(0, int(MAX_BOOST * BOOST_STEPS))
+        self.boost.setValue(1 * BOOST_STEPS)
+        self.boost.setToolTip("How strongly bright points bloom into bokeh discs")
+        self.boost_label = QLabel()
+        self.protect = QCheckBox("Protect subject (use the selection)")
+        self.protect.setToolTip("Keep the current selection crisp; without it the blur map's sharp areas are kept")
+        self.motion = QCheckBox("Also magnify motion blur")
+        self.show_amount = QCheckBox("Show estimated blur amount")
+        self.show_amount.setToolTip("Black = sharp; brighter = more defocused (the radius in pixels is in the legend)")
+        self.compare = QPushButton("Hold to compare")
+        self.compare.setToolTip("Shows the original while held; the view's split mode compares side by side")
+        self.apply_button = QPushButton("Apply")
+        self.export_button = QPushButton("Export…")
+        self.status = QLabel()
+        self.status.setWordWrap(True)
+        self.legend = QLabel()
+        self.legend.setWordWrap(True)
+
+        form = QFormLayout()
+        amount_row = QHBoxLayout()
+        amount_row.addWidget(self.amount, 1)
+        amount_row.addWidget(self.amount_label)
+        boost_row = QHBoxLayout()
+        boost_row.addWidget(self.boost, 1)
+        boost_row.addWidget(self.boost_label)
+        form.addRow("Amount", amount_row)
+        form.addRow("Bokeh", self.bokeh)
+        form.addRow("Highlights", boost_row)
+        buttons = QHBoxLayout()
+        buttons.addWidget(self.apply_button)
+        buttons.addWidget(self.export_button)
+        layout = QVBoxLayout(self)
+        layout.addLayout(form)
+        for w in (self.protect, self.motion, self.show_amount, self.legend, self.compare):
+            layout.addWidget(w)
+        layout.addLayout(buttons)
+        layout.addWidget(self.status)
+        layout.addStretch(1)
+
+        self._timer = QTimer(self)
+        self._timer.setSingleShot(True)
+        self._timer.setInterval(PREVIEW_DELAY_MS)
+        self._timer.timeout.connect(self._start_preview)
+
+        self.amount.valueChanged.connect(self._settings_changed)
+        self.boost.valueChanged.connect(self._settings_changed)
+        self.bokeh.currentIndexChanged.connect(self._settings_changed)
+        self.show_amount.toggled.connect(self._settings_changed)
+        self.protect.toggled.connect(self._inputs_changed)
+        self.motion.toggled.connect(self._inputs_changed)
+        self.compare.pressed.connect(lambda: self.context.show_preview(None))
+        self.compare.released.connect(self._compare_released)
+        self.apply_button.clicked.connect(self.apply)
+        self.export_button.clicked.connect(self._export_clicked)
+        context.photo_opened.connect(self._photo_opened)
+        context.photo_changed.connect(self._inputs_changed)
+        context.blurmap_changed.connect(self._inputs_changed)
+        context.selection_changed.connect(self._selection_changed)
+        self._update_labels()
+        self._update_enabled()
+
+    # --- settings -------------------------------------------------------------------------------
+    def settings(self) -> dict:
+        """The render settings chosen in the panel (keyword arguments of Magnifier.render)."""
+        return {
+            "amount": self.amount.value() / AMOUNT_STEPS,
+            "bokeh": self.bokeh.currentData(),
+            "highlight_boost": self.boost.value() / BOOST_STEPS,
+        }
+
+    def _update_labels(self) -> None:
+        s = self.settings()
+        self.amount_label.setText(f"{s['amount']:.2f}×")
+        self.boost_label.setText(f"{s['highlight_boost']:.1f}")
+
+    def _update_enabled(self) -> None:
+        ctx = self.context
+        ready = ctx.photo is not None and ctx.blurmap is not None
+        for w in (self.amount, self.bokeh, self.boost, self.motion, self.show_amount, self.compare):
+            w.setEnabled(ready)
+        self.protect.setEnabled(ready and ctx.selection is not None)
+        busy = self.full_job is not None and self.full_job.running
+        self.apply_button.setEnabled(ready and self.magnifier is not None and not busy)
+        self.export_button.setEnabled(ready and self.magnifier is not None and not busy)
+        if ctx.photo is None:
+            self.status.setText("Open a photo.")
+        elif ctx.blurmap is None:
+            self.status.setText("Waiting for the blur map (detect blur first).")
+
+    # --- lifecycle ------------------------------------------------------------------------------
+    def activate(self) -> None:
+        self._active = True
+        self._ensure_magnifier()
+
+    def deactivate(self) -> None:
+        self._active = False
+        self._timer.stop()
+        self._cancel_preview()
+
+    def _photo_opened(self) -> None:
+        self.protect.setChecked(False)
+        self._inputs_changed()
+
+    def _selection_changed(self) -> None:
+        if self.context.selection is None and self.protect.isChecked():
+            self.protect.setChecked(False)  # triggers _inputs_changed
+        elif self.protect.isChecked():
+            self._inputs_changed()
+        self._update_enabled()
+
+    def _inputs_changed(self) -> None:
+        """Photo, blur map, subject or motion choice changed: the estimate must be redone."""
+        self.magnifier = None
+        self._magnifier_key = None
+        self._cancel_preview()
+        if self._prepare_job is not None:
+            self._prepare_job.discard()
+            self._prepare_job = None
+        self._update_enabled()
+        if self._active:
+            self._ensure_magnifier()
+
+    def _key(self) -> tuple:
+        ctx = self.context
+        selection = ctx.selection if self.protect.isChecked() else None
+        return (ctx.edit_generation, id(ctx.photo), id(ctx.blurmap), id(selection), self.motion.isChecked())
+
+    def _ensure_magnifier(self) -> None:
+        ctx = self.context
+        if ctx.photo is None or ctx.blurmap is None:
+            self._update_enabled()
+            return
+        key = self._key()
+        if self.magnifier is not None and key == self._magnifier_key:
+            self._schedule_preview()
+            return
+        if self._prepare_job is not None and self._prepare_job.running and key == self._magnifier_key:
+            return
+        if self._prepare_job is not None:
+            self._prepare_job.discard()
+        self._magnifier_key = key
+        selection = ctx.selection if self.protect.isChecked() else None
+        self.status.setText("Estimating the existing blur…")
+        self._prepare_job = ctx.run_in_worker(
+            Magnifier, ctx.photo, ctx.blurmap, selection=selection, include_motion=self.motion.isChecked(),
+            on_result=lambda m, key=key: self._magnifier_ready(m, key),
+            on_error=self._failed,
+        )
+
+    def _magnifier_ready(self, magnifier: Magnifier, key: tuple) -> None:
+        if key != self._key():
+            return  # inputs changed meanwhile; a new estimate is on its way
+        self.magnifier = magnifier
+        radius = magnifier.blur_radius(PREVIEW_PIXELS)
+        scale = magnifier.shape[1] / radius.shape[1]
+        top = float(radius.max()) * scale
+        self.legend.setText(f"Blur amount: black = sharp … yellow ≈ {top:.1f} px radius (full resolution)")
+        self.status.setText("")
+        self._update_enabled()
+        self._schedule_preview()
+
+    # --- preview --------------------------------------------------------------------------------
+    def _settings_changed(self) -> None:
+        self._update_labels()
+        self._schedule_preview()
+
+    def _schedule_preview(self) -> None:
+        if self._active and self.magnifier is not None:
+            self._timer.start()
+
+    def _cancel_preview(self) -> None:
+        self._last_preview = None
+        if self._preview_cancel is not None:
+            self._preview_cancel.set()
+        if self._preview_job is not None:
+            self._preview_job.discard()
+        self._preview_job = None
+        self._preview_cancel = None
+
+    def _start_preview(self) -> None:
+        if not self._active or self.magnifier is None or self.compare.isDown():
+            return
+        self._cancel_preview()
+        if self.show_amount.isChecked():
+            self._preview_job = self.context.run_in_worker(
+                self.magnifier.blur_radius_image, PREVIEW_PIXELS, on_result=self._show, on_error=self._failed
+            )
+            return
+        cancel = threading.Event()
+        self._preview_cancel = cancel
+        self._preview_job = self.context.run_in_worker(
+            self.magnifier.render, max_pixels=PREVIEW_PIXELS, cancel=cancel.is_set, **self.settings(),
+            on_result=self._show, on_error=self._failed,
+        )
+
+    def _show(self, image) -> None:
+        self._last_preview = image
+        if self._active and not self.compare.isDown():
+            self.context.show_preview(image)
+
+    def _compare_released(self) -> None:
+        if self._last_preview is not None:
+            self.context.show_preview(self._last_preview)
+        else:
+            self._start_preview()
+
+    def _failed(self, error: BaseException) -> None:
+        if isinstance(error, Cancelled):
+            return
+        self.status.setText("")
+        self._update_enabled()
+        self.context.report_error("Magnify failed", str(error))
+
+    # --- apply and export -----------------------------------------------------------------------
+    def apply(self) -> WorkerJob | None:
+        """Render at full resolution and replace the photo (one undoable step)."""
+        if self.magnifier is None or (self.full_job is not None and self.full_job.running):
+            return None
+        settings = self.settings()
+        description = f"Magnify blur ×{settings['amount']:.2f}"
+        self.status.setText("Rendering at full resolution…")
+        self.full_job = self.context.run_in_worker(
+            _render_full, self.magnifier, settings, lambda: False,
+            on_result=lambda image: self._applied(image, description), on_error=self._full_failed,
+        )
+        self._update_enabled()
+        return self.full_job
+
+    def _full_failed(self, error: BaseException) -> None:
+        self.full_job = None
+        self._failed(error)
+
+    def _applied(self, image, description: str) -> None:
+        self.full_job = None
+        self.status.setText("")
+        if self.context.photo is not None and image.shape == self.context.photo.shape:
+            self.context.apply_edit(image, description)
+            self.context.notify(f"{description} applied (Ctrl+Z to undo)")
+        self._update_enabled()
+
+    def _export_clicked(self) -> None:
+        ctx = self.context
+        stem = ctx.photo_path.stem if ctx.photo_path is not None else "photo"
+        start = str(Path(self.export_folder) / f"{stem}_magnified.jpg")
+        path, _ = QFileDialog.getSaveFileName(self, "Export magnified photo", start, EXPORT_FILTER)
+        if path:
+            self.export_to(path)
+
+    def export_to(self, path: str | Path) -> WorkerJob | None:
+        """Render at full resolution and write `path` (JPEG or PNG; atomic; never over the photo)."""
+        if self.magnifier is None or (self.full_job is not None and self.full_job.running):
+            return None
+        path = Path(path)
+        if path.suffix.lower() not in (".jpg", ".jpeg", ".png"):
+            path = path.with_suffix(".jpg")
+        self.export_folder = str(path.parent)
+        protect = [self.context.photo_path] if self.context.photo_path is not None else []
+        self.status.setText(f"Exporting {path.name}…")
+        self.full_job = self.context.run_in_worker(
+            _render_and_write, self.magnifier, self.settings(), path, protect,
+            on_result=self._exported, on_error=self._full_failed,
+        )
+        self._update_enabled()
+        return self.full_job
+
+    def _exported(self, path: Path) -> None:
+        self.full_job = None
+        self.status.setText(f"Exported {path.name}")
+        self.context.notify(f"Exported the magnified photo to {path}")
+        self._update_enabled()
