@@ -172,7 +172,7 @@ class MainWindow(QMainWindow):
         layout.addWidget(self.canvas, 1)
         self.setCentralWidget(central)
         self.canvas.hovered.connect(self._hovered)
-        self.canvas.zoom_changed.connect(lambda z: self.zoom_label.setText(f"{z * 100:.0f}%"))
+        self.canvas.zoom_changed.connect(self._zoom_changed)
 
     def _build_docks(self) -> None:
         self.controls = OverlayControls(PALETTES[self.palette_name])
@@ -381,9 +381,22 @@ class MainWindow(QMainWindow):
         ctx.photo_changed.connect(self._photo_pixels_changed)
         ctx.blurmap_changed.connect(self._blurmap_changed)
         ctx.preview_changed.connect(self._preview_changed)
-        ctx.message.connect(lambda text: self.statusBar().showMessage(text, 6000))
+        ctx.message.connect(self._show_status)
         ctx.error_reported.connect(self.show_error)
-        ctx.undo_stack.cleanChanged.connect(lambda clean: self.setWindowModified(not clean))
+        ctx.undo_stack.cleanChanged.connect(self._clean_changed)
+
+    # Slots are bound methods, never lambdas: Qt disconnects them when the window is destroyed.
+    @Slot(str)
+    def _show_status(self, text: str) -> None:
+        self.statusBar().showMessage(text, 6000)
+
+    @Slot(bool)
+    def _clean_changed(self, clean: bool) -> None:
+        self.setWindowModified(not clean)
+
+    @Slot(float)
+    def _zoom_changed(self, zoom: float) -> None:
+        self.zoom_label.setText(f"{zoom * 100:.0f}%")
 
     # ======================================================================================
     # opening photos
