@@ -45,15 +45,18 @@ def window(qtbot, tmp_path, tiny_model_path, monkeypatch):
 def test_panel_is_a_tab_and_previews_on_the_canvas(qtbot, window):
     panel = window.panels[0]
     assert window.panel_tabs.tabText(0) == "Demo" and isinstance(panel, DemoPanel)
-    qtbot.waitUntil(lambda: panel.activated >= 1, timeout=TIMEOUT)
+    assert panel.activated == 0  # not at startup: the blur map shows first
+    window.panel_tabs.tabBarClicked.emit(0)  # the user picks the tab
+    assert panel.activated == 1
     ctx = window.context
     ctx.show_preview(np.zeros_like(ctx.photo))
     qtbot.waitUntil(lambda: window.canvas.preview_item.pyramid is not None, timeout=TIMEOUT)
     assert window.canvas.preview_item.isVisible() and not window.canvas.overlay_item.isVisible()
     window.set_view_mode(ViewMode.SPLIT)
     assert window.canvas.preview_item.clip_left_of is not None
-    ctx.show_preview(None)
-    assert window.canvas.preview_item.pyramid is None and window.canvas.overlay_item.isVisible()
+    window.set_view_mode(ViewMode.OVERLAY)  # back to the blur map: the panel is left
+    assert ctx.preview is None and window.canvas.preview_item.pyramid is None
+    assert window.canvas.overlay_item.isVisible()
 
 
 def test_apply_edit_undo_redo_through_the_window(qtbot, window):
@@ -92,7 +95,8 @@ def test_switching_tabs_clears_preview_and_brush(qtbot, window, monkeypatch):
     ctx = window.context
     ctx.show_preview(np.zeros_like(ctx.photo))
     ctx.begin_brush(lambda e: None)
-    window._panel_tab_changed(-1)  # the demo panel's tab is hidden
+    window.panel_tabs.tabBarClicked.emit(0)
+    window.leave_panel()  # e.g. the user toggled a class in the Blur map dock
     assert ctx.preview is None and ctx.brush_callback is None
 
 

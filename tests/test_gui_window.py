@@ -49,10 +49,13 @@ def _wait_for_map(qtbot, w):
 
 
 def _render(w) -> np.ndarray:
-    """What the canvas viewport shows, as an (H, W, 3) array."""
+    """What the canvas shows over the photo, as an (H, W, 3) array."""
     image = w.canvas.viewport().grab().toImage().convertToFormat(QImage.Format.Format_RGB888)
     h, width = image.height(), image.width()
-    return np.frombuffer(image.constBits(), np.uint8, h * image.bytesPerLine()).reshape(h, image.bytesPerLine())[:, : width * 3].reshape(h, width, 3).copy()
+    pixels = np.frombuffer(image.constBits(), np.uint8, h * image.bytesPerLine()).reshape(h, image.bytesPerLine())
+    pixels = pixels[:, : width * 3].reshape(h, width, 3)
+    box = w.canvas.mapFromScene(w.canvas.sceneRect()).boundingRect()
+    return pixels[max(0, box.top()) : box.bottom(), max(0, box.left()) : box.right()].copy()
 
 
 def test_open_detect_overlay_toggles_and_export_match_the_cli(qtbot, window, tmp_path, tiny_model_path, dialogs):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import signal
 import sys
 from pathlib import Path
 
@@ -74,6 +75,22 @@ def create_window(photo: str | Path | None = None, settings=None) -> MainWindow:
     return window
 
 
+def _quit_on_signals(app: QApplication) -> None:
+    """Ctrl+C in the terminal (or SIGTERM) closes the window properly, saving the settings."""
+    def close(*_args) -> None:
+        for widget in app.topLevelWidgets():
+            if isinstance(widget, MainWindow):
+                widget.close()
+        app.quit()
+
+    signal.signal(signal.SIGINT, close)
+    signal.signal(signal.SIGTERM, close)
+    # Python only runs signal handlers between bytecodes; a idle timer gives it the chance.
+    timer = QTimer(app)
+    timer.timeout.connect(lambda: None)
+    timer.start(250)
+
+
 def main(argv: list[str] | None = None) -> int:
     """Run the app; argv = [PHOTO] (without the program name). Returns the exit code."""
     args = list(sys.argv[1:] if argv is None else argv)
@@ -83,6 +100,7 @@ def main(argv: list[str] | None = None) -> int:
     photo = args[0] if args else None
     app = make_application(sys.argv[:1])
     window = create_window(photo)
+    _quit_on_signals(app)
     code = app.exec()
     window.shutdown()
     return int(code)

@@ -214,7 +214,9 @@ class CanvasView(QGraphicsView):
             (self.viewport().width() - 2 * margin) / rect.width(),
             (self.viewport().height() - 2 * margin) / rect.height(),
         )
-        self.setTransform(QTransform.fromScale(max(scale, MIN_ZOOM), max(scale, MIN_ZOOM)))
+        # Never enlarge: an upscaled photo looks blurrier than it is, which misleads a blur editor.
+        scale = max(MIN_ZOOM, min(scale, 1.0))
+        self.setTransform(QTransform.fromScale(scale, scale))
         self.centerOn(rect.center())
         self._after_view_change()
 

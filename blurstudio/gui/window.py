@@ -26,6 +26,7 @@ from PySide6.QtWidgets import (
     QProgressBar,
     QPushButton,
     QStyle,
+    QApplication,
     QTabWidget,
     QToolBar,
     QToolButton,
@@ -207,6 +208,7 @@ class MainWindow(QMainWindow):
             self.panel_tabs.addTab(empty, "Edit")
         self._active_panel: EditPanel | None = None
         self.panel_tabs.currentChanged.connect(self._panel_tab_changed)
+        self.panel_tabs.tabBarClicked.connect(self._panel_tab_changed)
         self.edit_dock = QDockWidget("Edit", self)
         self.edit_dock.setObjectName("edit_dock")
         self.edit_dock.setWidget(self.panel_tabs)
@@ -215,7 +217,8 @@ class MainWindow(QMainWindow):
         self.splitDockWidget(self.map_dock, self.edit_dock, Qt.Orientation.Vertical)
         self.resizeDocks([self.map_dock], [330], Qt.Orientation.Horizontal)
         self.resizeDocks([self.map_dock, self.edit_dock], [380, 420], Qt.Orientation.Vertical)
-        QTimer.singleShot(0, lambda: self._panel_tab_changed(self.panel_tabs.currentIndex()))
+        # A panel becomes active when the user starts using it (not at startup, so the blur map shows first).
+        QApplication.instance().focusChanged.connect(self._focus_changed)
 
     def _action(self, text: str, slot, shortcut=None, icon: QStyle.StandardPixmap | None = None, checkable=False, tip="") -> QAction:
         action = QAction(text, self)
@@ -650,6 +653,7 @@ class MainWindow(QMainWindow):
         return self._overlay_full_shown and all(not job.running for job in self._overlay_jobs)
 
     def set_class_visible(self, index: int, on: bool) -> None:
+        self.leave_panel()  # the overlay is hidden behind a panel's preview
         visible = list(self.visible)
         visible[index] = bool(on)
         self.visible = tuple(visible)  # type: ignore[assignment]
@@ -657,11 +661,14 @@ class MainWindow(QMainWindow):
         self._render_overlay()
 
     def set_opacity(self, opacity: float) -> None:
+        self.leave_panel()
         self.opacity = max(0.0, min(1.0, round(float(opacity), 2)))
         self._apply_overlay_state()  # a painter opacity: no recomputation
 
     def set_view_mode(self, mode: ViewMode | str) -> None:
         self.view_mode = ViewMode(mode)
+        if self.view_mode in (ViewMode.OVERLAY, ViewMode.MAP):  # photo and split also compare previews
+            self.leave_panel()
         self._apply_overlay_state()
 
     def _apply_overlay_state(self) -> None:
@@ -827,15 +834,31 @@ class MainWindow(QMainWindow):
         for action in (self.zoom_in_action, self.zoom_out_action, self.fit_action, self.actual_size_action):
             action.setEnabled(has_photo)
 
+    @Slot(int)
     def _panel_tab_changed(self, index: int) -> None:
+        """The user chose a panel's tab: the previous panel stops, this one starts."""
         widget = self.panel_tabs.widget(index)
-        if self._active_panel is not None and self._active_panel is not widget:
-            self._active_panel.deactivate()
-            self.context.show_preview(None)
-            self.context.end_brush()
-        self._active_panel = widget if isinstance(widget, EditPanel) else None
+        if self._active_panel is not None and self._active_panel is widget:
+            return
+        self.leave_panel()
+        if isinstance(widget, EditPanel):
+            self._active_panel = widget
+            widget.activate()
+
+    @Slot(QWidget, QWidget)
+    def _focus_changed(self, old: QWidget | None, new: QWidget | None) -> None:
+        current = self.panel_tabs.currentWidget()
+        if new is not None and isinstance(current, EditPanel) and current is not self._active_panel:
+            if current is new or current.isAncestorOf(new):
+                self._panel_tab_changed(self.panel_tabs.currentIndex())
+
+    def leave_panel(self) -> None:
+        """Stop the active panel: clear its preview and brush, so the canvas shows the blur map."""
         if self._active_panel is not None:
-            self._active_panel.activate()
+            panel, self._active_panel = self._active_panel, None
+            panel.deactivate()
+        self.context.show_preview(None)
+        self.context.end_brush()
 
     # ======================================================================================
     # drag and drop, closing

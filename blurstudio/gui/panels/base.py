@@ -48,8 +48,10 @@ What the `EditorContext` gives a panel
 
 Rules: no numerical code in panels (put it in `blurstudio.edit.*` with NumPy in and out); never block the
 GUI thread with work proportional to the photo size; keep references to jobs only as long as needed.
-The window calls `activate()` when your tab is shown and `deactivate()` when it is hidden (it clears the
-preview and ends the brush itself afterwards).
+The window calls `activate()` when the user starts using your panel (selects its tab, or clicks or focuses a
+control in it; never at startup, so the blur map shows first) and `deactivate()` when the user leaves it
+(another tab, or the Blur map controls); after deactivate() it clears the preview and ends the brush itself.
+Show previews only while active.
 """
 
 from __future__ import annotations
@@ -337,7 +339,7 @@ class EditPanel(QWidget):
         self.context = context
 
     def activate(self) -> None:
-        """The panel's tab became visible."""
+        """The user started using this panel (chose its tab, or clicked or focused a control in it)."""
 
     def deactivate(self) -> None:
-        """The panel's tab was hidden; the window then clears the preview and ends the brush."""
+        """The user left this panel; the window then clears the preview and ends the brush."""
