@@ -136,17 +136,24 @@ def _fast_guided_filter(guide_full: np.ndarray, src_small: np.ndarray, radius: i
     return a_full * guide_full + b_full
 
 
-def push_pull(values: np.ndarray, weights: np.ndarray, coarsest: int = 1) -> list[np.ndarray]:
+def push_pull(
+    values: np.ndarray, weights: np.ndarray, coarsest: int = 1, overwrite_values: bool = False
+) -> list[np.ndarray]:
     """Fill unknown pixels from known ones (Gortler et al.'s push-pull normalised convolution).
 
     values: (H, W) or (H, W, C) float32; weights: (H, W) in [0, 1], 1 = known. Returns the filled image at
     every pyramid level, finest first: level 0 keeps known pixels (blended by weight) and fills the rest
-    smoothly from ever coarser averages of known pixels.
+    smoothly from ever coarser averages of known pixels. overwrite_values: use `values` (float32) as
+    scratch memory instead of copying it (large images).
     """
-    values = values.astype(np.float32, copy=False)
     w = np.clip(weights.astype(np.float32, copy=False), 0.0, 1.0)
     expand = (lambda x: x[..., None]) if values.ndim == 3 else (lambda x: x)
-    sums, wts = [values * expand(w)], [w]
+    if overwrite_values and values.dtype == np.float32:
+        values *= expand(w)
+        premultiplied = values
+    else:
+        premultiplied = values.astype(np.float32) * expand(w)
+    sums, wts = [premultiplied], [w]
     while min(sums[-1].shape[:2]) > max(coarsest, 1) * 2:  # push: premultiplied averages
         h, wd = sums[-1].shape[:2]
         size = ((h + 1) // 2, (wd + 1) // 2)
@@ -161,11 +168,12 @@ def push_pull(values: np.ndarray, weights: np.ndarray, coarsest: int = 1) -> lis
     empty = top_w <= 1e-12
     filled[empty] = mean
     out = [filled]
-    for s, wt in zip(reversed(sums[:-1]), reversed(wts[:-1])):
-        # pull: wt * (own average) + (1 - wt) * (coarser estimate), where wt * own average = s
-        up = _resize(out[-1], s.shape[:2], cv2.INTER_LINEAR)
-        up *= expand(1.0 - wt)
-        up += s
+    for i in range(len(sums) - 2, -1, -1):
+        # pull: wt * (own average) + (1 - wt) * (coarser estimate), where wt * own average = sums[i]
+        up = _resize(out[-1], sums[i].shape[:2], cv2.INTER_LINEAR)
+        up *= expand(1.0 - wts[i])
+        up += sums[i]
+        sums[i] = None  # free the full-resolution premultiplied copy as soon as it is used
         out.append(up)
     return out[::-1]
 
@@ -483,12 +491,12 @@ def _layer_coordinate(extra: np.ndarray, n_layers: int) -> np.ndarray:
 
 def _background_source(boosted: np.ndarray, matte: np.ndarray) -> list[np.ndarray]:
     """The boosted linear photo with the subject removed and filled from the background, at every
-    pyramid level (level i is 2^-i in size)."""
+    pyramid level (level i is 2^-i in size). Overwrites `boosted`."""
     known = 1.0 - np.clip(matte * (1.0 / _MATTE_HOLE), 0.0, 1.0)
     known = cv2.erode(known, np.ones((3, 3), np.uint8))  # edge pixels carry subject colour: fill them too
     if float(known.max()) <= 0.0:
         known = np.ones_like(known)  # all subject: nothing behind it to recover, blur what is there
-    return push_pull(boosted, known)
+    return push_pull(boosted, known, overwrite_values=True)
 
 
 def _layer_scale(radius: float) -> float:
@@ -501,13 +509,30 @@ def _layer_scale(radius: float) -> float:
     return min(1.0, kernel_radius / radius)
 
 
-def _render_layer(sources: list[np.ndarray], radius: float, bokeh: str) -> np.ndarray:
+class _Layer:
+    """The background blurred with one aperture radius: an image rendered at a reduced scale and
+    enlarged strip by strip, or (small radii) a Gaussian of the full-resolution source computed strip
+    by strip, so that no full-resolution layer is ever held in memory."""
+
+    def __init__(self, image: np.ndarray | None = None, source: np.ndarray | None = None, sigma: float = 0.0):
+        self.image, self.source, self.sigma = image, source, sigma
+
+    def rows(self, full_hw: tuple[int, int], y0: int, y1: int) -> np.ndarray:
+        if self.image is not None:
+            return _upsampled_rows(self.image, full_hw, y0, y1)
+        margin = int(4 * self.sigma) + 2  # cv2's Gaussian kernel reaches 4 sigma for float images
+        top, bottom = max(0, y0 - margin), min(full_hw[0], y1 + margin)
+        blurred = cv2.GaussianBlur(self.source[top:bottom], (0, 0), self.sigma, borderType=cv2.BORDER_REFLECT)
+        return blurred[y0 - top : y0 - top + (y1 - y0)]
+
+
+def _render_layer(sources: list[np.ndarray], radius: float, bokeh: str) -> _Layer:
     """The background blurred with an aperture of `radius` (full-res pixels), at a reduced scale."""
     full_h, full_w = sources[0].shape[:2]
     if radius <= _GAUSSIAN_LAYER_RADIUS:
         # the aperture shape is invisible at a couple of pixels: a separable Gaussian with the disk's
         # second moment (sigma = r / 2) is much cheaper at full resolution
-        return cv2.GaussianBlur(sources[0], (0, 0), radius / 2.0, borderType=cv2.BORDER_REFLECT)
+        return _Layer(source=sources[0], sigma=radius / 2.0)
     scale = _layer_scale(radius)
     size = (max(1, int(round(full_h * scale))), max(1, int(round(full_w * scale))))
     level = 0  # the smallest pyramid level still at least as big as the layer
@@ -515,7 +540,7 @@ def _render_layer(sources: list[np.ndarray], radius: float, bokeh: str) -> np.nd
         level += 1
     src = _resize(sources[level], size, cv2.INTER_AREA)
     kernel = aperture_kernel(round(radius * size[1] / full_w, 2), bokeh)
-    return cv2.filter2D(src, -1, kernel, borderType=cv2.BORDER_REFLECT)
+    return _Layer(image=cv2.filter2D(src, -1, kernel, borderType=cv2.BORDER_REFLECT))
 
 
 def _upsampled_rows(layer: np.ndarray, full_hw: tuple[int, int], y0: int, y1: int) -> np.ndarray:
@@ -659,11 +684,11 @@ def _render(
     del boosted
     step(0.2)
     radii = _layer_radii(float(extra.max()))
-    layers: list[np.ndarray | None] = [None]
+    layers: list[_Layer | None] = [None]
     for i, r in enumerate(radii[1:], start=1):
         layers.append(_render_layer(sources, r, bokeh))
         step(0.2 + 0.4 * i / len(radii))
-    del sources
+    del sources[1:]  # the full-resolution level stays for the small-radius layers
 
     out = np.empty_like(photo)
     for y0 in range(0, h, _STRIP_ROWS):
@@ -677,7 +702,7 @@ def _composite_strip(
     photo: np.ndarray,
     matte: np.ndarray,
     extra: np.ndarray,
-    layers: list[np.ndarray | None],
+    layers: list["_Layer | None"],
     radii: list[float],
     full_hw: tuple[int, int],
     y0: int,
@@ -703,7 +728,7 @@ def _composite_strip(
         np.maximum(wk, 0.0, out=wk)
         if not wk.any():
             continue
-        layer = _upsampled_rows(layers[k], full_hw, y0, y0 + len(photo))
+        layer = layers[k].rows(full_hw, y0, y0 + len(photo))
         cv2.accumulateProduct(layer, cv2.merge([wk, wk, wk]), acc)
     blurred = _boosted_linear_to_srgb(acc, boost)
     orig = photo.astype(np.float32)
