@@ -298,22 +298,22 @@ def _step_edge(radius: float, offset: float, length: int) -> np.ndarray:
 @functools.lru_cache(maxsize=1)
 def _calibration() -> tuple[np.ndarray, list[np.ndarray]]:
     """For each ratio scale, the measured sigma of a disk-blurred step edge as a function of its radius;
-    inverting it turns a measurement into a disk radius (the disk and the operators are not Gaussian)."""
+    inverting it turns a measurement into a disk radius (the disk and the operators are not Gaussian).
+    Averaged over a few sub-pixel edge positions."""
     radii = np.concatenate([np.arange(0.0, 4.0, 0.25), np.arange(4.0, 12.0, 0.5), np.arange(12.0, 49.0, 2.0)])
-    tables = []
-    for a, b in _RATIO_SCALES:
-        sig = []
-        for r in radii:
-            vals = []
-            for off in (0.0, 0.25, 0.5):
-                img = _step_edge(r, off, int(8 * b + 4 * r + 40))
-                g_a, _, _ = _gradient_magnitude(_gaussian(img, a))
-                g_b, _, _ = _gradient_magnitude(_gaussian(img, b))
-                row_a, row_b = g_a[8], g_b[8]
-                i = int(np.argmax(row_a))
-                vals.append(float(_ratio_sigma(row_a[i : i + 1], row_b[i : i + 1], a, b)[0]))
-            sig.append(np.mean(vals))
-        tables.append(np.maximum.accumulate(np.asarray(sig)) + np.arange(len(radii)) * 1e-6)
+    offsets = (0.0, 0.25, 0.5)
+    sig = np.zeros((len(_RATIO_SCALES), len(radii), len(offsets)))
+    longest_b = max(b for _, b in _RATIO_SCALES)
+    for i, r in enumerate(radii):
+        for k, off in enumerate(offsets):
+            img = _step_edge(r, off, int(8 * longest_b + 4 * r + 40))
+            for j, (a, b) in enumerate(_RATIO_SCALES):
+                row_a = _gradient_magnitude(_gaussian(img, a))[0][8]
+                row_b = _gradient_magnitude(_gaussian(img, b))[0][8]
+                c = int(np.argmax(row_a))
+                sig[j, i, k] = float(_ratio_sigma(row_a[c : c + 1], row_b[c : c + 1], a, b)[0])
+    mean = sig.mean(axis=2)
+    tables = [np.maximum.accumulate(t) + np.arange(len(radii)) * 1e-6 for t in mean]  # strictly increasing
     return radii, tables
 
 
@@ -620,14 +620,15 @@ class Magnifier:
     def _inputs(self, max_pixels: int | None) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """Photo, matte and blur radius at the render scale (cached: previews reuse them)."""
         size, _ = _scaled_size(self.shape, max_pixels)
-        if size not in self._scaled_cache:
+        item = self._scaled_cache.get(size)
+        if item is None:
             if size == self.shape:
                 item = (self.photo, self.matte, self._scaled_radius(self._render_radius_small, None))
             else:
                 radius = self._scaled_radius(self._render_radius_small, max_pixels)
                 item = (_resize(self.photo, size), _resize(self.matte, size), radius)
-            self._scaled_cache = {size: item}  # keep one scale only (memory)
-        return self._scaled_cache[size]
+                self._scaled_cache = {size: item}  # the preview scale only (memory); renders may run in threads
+        return item
 
     def render(
         self,

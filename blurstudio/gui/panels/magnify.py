@@ -231,7 +231,10 @@ class MagnifyPanel(EditPanel):
         scale = magnifier.shape[1] / radius.shape[1]
         top = float(radius.max()) * scale
         self.legend.setText(f"Blur amount: black = sharp … yellow ≈ {top:.1f} px radius (full resolution)")
-        self.status.setText("")
+        if top < 0.25:
+            self.status.setText("The blur map shows no defocused area: there is nothing to magnify.")
+        else:
+            self.status.setText("")
         self._update_enabled()
         self._schedule_preview()
 
