@@ -67,7 +67,8 @@ class SettingsDialog(QDialog):
         form.addRow("Model", self.model_combo)
         form.addRow("", self.weights_widget)
         if not bundled_models():
-            note = QLabel(f"No bundled model is installed yet ({WEIGHTS_DIR}). Choose a weights file.")
+            note = QLabel("No bundled model is installed yet: choose a weights file (.pt with its .json card).")
+            note.setToolTip(f"Bundled models live in {WEIGHTS_DIR}")
             note.setWordWrap(True)
             note.setObjectName("hint")
             form.addRow("", note)
@@ -143,6 +144,27 @@ def _availability(device: str) -> str:
     return "" if mps is not None and mps.is_available() else " — not available"
 
 
+FIRST_KEYS = ("name", "description", "metrics", "working_max_side", "training", "architecture")
+
+
+def _flatten(value: object, prefix: str = "") -> list[tuple[str, str]]:
+    """Nested card entries -> ("training › data › crop", "224") rows; long lists are summarised."""
+    if isinstance(value, dict):
+        rows: list[tuple[str, str]] = []
+        for key, sub in value.items():
+            rows += _flatten(sub, f"{prefix} › {key}" if prefix else str(key))
+        return rows
+    if isinstance(value, list):
+        text = ", ".join(str(v) for v in value) if all(not isinstance(v, (dict, list)) for v in value) else json.dumps(value)
+    elif isinstance(value, float):
+        text = f"{value:.4g}"
+    else:
+        text = str(value)
+    if len(text) > 160:
+        text = text[:157] + "…"
+    return [(prefix, text)]
+
+
 def about_html(card: dict | None, model: str) -> str:
     """The About text: the app, the paper, and the model card of the model in use."""
     parts = [
@@ -154,20 +176,19 @@ def about_html(card: dict | None, model: str) -> str:
     ]
     if card is None:
         parts.append(f"<p>No model card: the model <b>{html.escape(model)}</b> is not installed.</p>")
-    else:
-        rows = []
-        for key in ("name", "description", "training", "metrics", "data", "license", "limitations", "working_max_side"):
-            if key in card:
-                value = card[key]
-                text = value if isinstance(value, str) else json.dumps(value, indent=1)
-                rows.append(f"<tr><td valign='top'><b>{html.escape(key)}</b></td><td><pre>{html.escape(str(text))}</pre></td></tr>")
-        if "architecture" in card:
+        return "".join(parts)
+    keys = [k for k in FIRST_KEYS if k in card] + [k for k in card if k not in FIRST_KEYS]
+    rows = []
+    for key in keys:
+        value = card[key]
+        if key == "sha256":
+            value = str(value)[:16] + "…"
+        for label, text in _flatten(value, key):
             rows.append(
-                f"<tr><td valign='top'><b>architecture</b></td><td><pre>{html.escape(json.dumps(card['architecture']))}</pre></td></tr>"
+                f"<tr><td valign='top' style='color:gray; padding-right:12px; white-space:nowrap'>{html.escape(label)}</td>"
+                f"<td valign='top'>{html.escape(text)}</td></tr>"
             )
-        if "sha256" in card:
-            rows.append(f"<tr><td><b>sha256</b></td><td><code>{html.escape(str(card['sha256'])[:16])}…</code></td></tr>")
-        parts.append("<table cellspacing='4'>" + "".join(rows) + "</table>")
+    parts.append("<table cellspacing='2'>" + "".join(rows) + "</table>")
     return "".join(parts)
 
 

@@ -271,9 +271,9 @@ class MainWindow(QMainWindow):
             self.class_actions.append(action)
         self.more_opacity_action = self._action("More Overlay Opacity", lambda: self.set_opacity(self.opacity + 0.1), "]")
         self.less_opacity_action = self._action("Less Overlay Opacity", lambda: self.set_opacity(self.opacity - 0.1), "[")
-        self.zoom_in_action = self._action("Zoom &In", self.canvas.zoom_in, [QKeySequence.StandardKey.ZoomIn, "Ctrl+="], sp.SP_ArrowUp)
-        self.zoom_out_action = self._action("Zoom &Out", self.canvas.zoom_out, QKeySequence.StandardKey.ZoomOut, sp.SP_ArrowDown)
-        self.fit_action = self._action("&Fit to Window", self.canvas.fit_to_window, "Ctrl+0", sp.SP_TitleBarNormalButton)
+        self.zoom_in_action = self._action("Zoom &In", self.canvas.zoom_in, [QKeySequence.StandardKey.ZoomIn, "Ctrl+="])
+        self.zoom_out_action = self._action("Zoom &Out", self.canvas.zoom_out, QKeySequence.StandardKey.ZoomOut)
+        self.fit_action = self._action("&Fit to Window", self.canvas.fit_to_window, "Ctrl+0")
         self.actual_size_action = self._action("&Actual Size (100%)", self.canvas.actual_size, "Ctrl+1")
 
         self.detect_action = self._action(
