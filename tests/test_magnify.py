@@ -59,8 +59,11 @@ def _high_frequency_energy(img: np.ndarray) -> float:
 @pytest.mark.parametrize("shape", M.BOKEH_SHAPES)
 def test_aperture_kernels_are_normalised_and_shaped(shape):
     k = M.aperture_kernel(6.0, shape)
-    assert k.shape == (13, 13) and abs(float(k.sum()) - 1) < 1e-5
-    assert k[6, 6] > 0 and k[0, 0] == 0  # centre in, corner out
+    n = k.shape[0]
+    assert k.shape == (n, n) and n % 2 == 1 and 13 <= n <= 15 and abs(float(k.sum()) - 1) < 1e-5
+    assert k[n // 2, n // 2] > 0 and k[0, 0] == 0  # centre in, corner out
+    area = float((k > 0.5 * k.max()).sum())
+    assert abs(area - np.pi * 36) < 0.1 * np.pi * 36  # both shapes have the area of the disk
     assert M.aperture_kernel(0.0, shape).shape == (1, 1)
     with pytest.raises(ValueError, match="bokeh"):
         M.aperture_kernel(3.0, "star")

@@ -108,32 +108,29 @@ def _box(a: np.ndarray, radius: int) -> np.ndarray:
     return cv2.blur(a, (2 * radius + 1, 2 * radius + 1), borderType=cv2.BORDER_REFLECT)
 
 
-def guided_filter(guide: np.ndarray, src: np.ndarray, radius: int, eps: float) -> np.ndarray:
-    """He et al.'s guided filter with a grey guide: `src` smoothed but following the edges of `guide`."""
-    guide = guide.astype(np.float32, copy=False)
-    src = src.astype(np.float32, copy=False)
+def _guided_coefficients(guide: np.ndarray, src: np.ndarray, radius: int, eps: float) -> tuple[np.ndarray, np.ndarray]:
+    """Box-averaged linear coefficients (a, b) of He et al.'s guided filter: output = a * guide + b."""
     mean_i, mean_p = _box(guide, radius), _box(src, radius)
     cov_ip = _box(guide * src, radius) - mean_i * mean_p
     var_i = _box(guide * guide, radius) - mean_i * mean_i
     a = cov_ip / (var_i + eps)
     b = mean_p - a * mean_i
-    return _box(a, radius) * guide + _box(b, radius)
+    return _box(a, radius), _box(b, radius)
+
+
+def guided_filter(guide: np.ndarray, src: np.ndarray, radius: int, eps: float) -> np.ndarray:
+    """He et al.'s guided filter with a grey guide: `src` smoothed but following the edges of `guide`."""
+    guide = guide.astype(np.float32, copy=False)
+    a, b = _guided_coefficients(guide, src.astype(np.float32, copy=False), radius, eps)
+    return a * guide + b
 
 
 def _fast_guided_filter(guide_full: np.ndarray, src_small: np.ndarray, radius: int, eps: float) -> np.ndarray:
     """Guided filter whose coefficients are computed at src_small's scale and applied at full scale
     (He & Sun 2015): edge-accurate at full resolution for the cost of a small filter."""
-    small = src_small.shape[:2]
-    guide_small = _resize(guide_full, small)
-    mean_i, mean_p = _box(guide_small, radius), _box(src_small, radius)
-    cov_ip = _box(guide_small * src_small, radius) - mean_i * mean_p
-    var_i = _box(guide_small * guide_small, radius) - mean_i * mean_i
-    a = cov_ip / (var_i + eps)
-    b = mean_p - a * mean_i
+    a, b = _guided_coefficients(_resize(guide_full, src_small.shape[:2]), src_small, radius, eps)
     full = guide_full.shape[:2]
-    a_full = _resize(_box(a, radius), full, cv2.INTER_LINEAR)
-    b_full = _resize(_box(b, radius), full, cv2.INTER_LINEAR)
-    return a_full * guide_full + b_full
+    return _resize(a, full, cv2.INTER_LINEAR) * guide_full + _resize(b, full, cv2.INTER_LINEAR)
 
 
 def push_pull(
@@ -183,28 +180,33 @@ def push_pull(
 # --------------------------------------------------------------------------------------------------
 
 
+_HEXAGON_SCALE = float(np.sqrt(np.pi / (1.5 * np.sqrt(3.0))))  # circumradius of the hexagon with a disk's area
+
+
 @functools.lru_cache(maxsize=256)
 def aperture_kernel(radius: float, shape: str = "circle") -> np.ndarray:
-    """Normalised (k, k) float32 kernel of an anti-aliased disk or hexagon aperture of `radius` pixels."""
+    """Normalised (k, k) float32 kernel of an anti-aliased aperture: a disk of `radius` pixels, or a
+    flat-topped regular hexagon of the same area (so both shapes blur equally much)."""
     if shape not in BOKEH_SHAPES:
         raise ValueError(f"unknown bokeh shape {shape!r}; choose one of {', '.join(BOKEH_SHAPES)}")
-    radius = float(radius)
-    if radius <= 0:
+    radius = max(float(radius), 0.0)
+    if radius == 0.0:
         return np.ones((1, 1), np.float32)
-    half = int(np.ceil(radius - 0.5)) if radius > 0.5 else 0
-    half = max(half, 1) if radius > 0.5 else 0
+    outer = radius * (_HEXAGON_SCALE if shape == "hexagon" else 1.0)
+    half = max(1, int(np.ceil(outer - 0.5)))
     n = 2 * half + 1
     sub = 8  # supersampling per pixel side for the anti-aliased edge
     c = (np.arange(n * sub) + 0.5) / sub - (n / 2.0)
     y, x = np.meshgrid(c, c, indexing="ij")
-    r_eff = max(radius, 0.5)
     if shape == "circle":
-        inside = x * x + y * y <= r_eff * r_eff
-    else:  # regular hexagon, flat top, circumradius r (area-matched-ish to a disk of ~0.91 r)
+        inside = x * x + y * y <= outer * outer
+    else:
+        apothem = outer * np.sqrt(3.0) / 2.0
         ax, ay = np.abs(x), np.abs(y)
-        apothem = r_eff * np.sqrt(3.0) / 2.0
         inside = (ay <= apothem) & (ay * 0.5 + ax * (np.sqrt(3.0) / 2.0) <= apothem)
     k = inside.reshape(n, sub, n, sub).mean(axis=(1, 3)).astype(np.float32)
+    if k.sum() <= 0:  # a radius far below a pixel
+        return np.ones((1, 1), np.float32)
     k /= k.sum()
     k.setflags(write=False)
     return k
@@ -282,7 +284,7 @@ def _ratio_sigma(g_a: np.ndarray, g_b: np.ndarray, a: float, b: float) -> np.nda
     R = sqrt(s^2 + b^2) / sqrt(s^2 + a^2)  =>  s^2 = (b^2 - R^2 a^2) / (R^2 - 1)."""
     r2 = np.square(g_a / np.maximum(g_b, 1e-12))
     s2 = (b * b - r2 * a * a) / np.maximum(r2 - 1.0, 1e-6)
-    return np.sqrt(np.clip(s2, 0.0, 4.0 * b * b * 16.0))
+    return np.sqrt(np.clip(s2, 0.0, (8.0 * b) ** 2))  # beyond 8 b the ratio is too close to 1 to tell
 
 
 def _step_edge(radius: float, offset: float, length: int) -> np.ndarray:
