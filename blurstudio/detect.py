@@ -85,6 +85,10 @@ class Detector:
         self.device_name: str = device_label(self.device)
         self.half: bool = self.device.type == "cuda"
         net = net.eval().to(self.device)
+        if self.device.type in ("cpu", "cuda"):
+            # NHWC convolutions are faster on both (oneDNN on CPU, tensor cores on CUDA); the
+            # photo tensor below is NHWC already, being a permuted (H, W, 3) array.
+            net = net.to(memory_format=torch.channels_last)
         self.net: BlurNet = net.half() if self.half else net.float()
         if max_side is None:
             max_side = int(card.get("working_max_side") or DEFAULT_MAX_SIDE)
