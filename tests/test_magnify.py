@@ -152,6 +152,33 @@ def test_high_frequency_energy_falls_monotonically_with_amount():
     assert all(a > b for a, b in zip(energies, energies[1:])), energies
 
 
+def test_highlights_bloom_with_boost_and_bokeh_shape_matters():
+    h, w = 96, 96
+    img = np.full((h, w, 3), 30.0, np.float32)
+    img[:, 48:] += 40.0  # an edge to measure the existing blur on
+    img[30:32, 20:22] = 255.0  # a clipped highlight
+    photo = _defocus(img, 2.0, noise=0.0)
+    photo[30:32, 20:22] = 255
+    blurmap = BlurMap.from_labels(np.full((h, w), DEFOCUS, np.uint8))
+    m = M.Magnifier(photo, blurmap)
+    spot = slice(18, 44), slice(8, 34)
+    plain = m.render(4.0, "circle", 0.0)[spot].astype(float)
+    boosted = m.render(4.0, "circle", 6.0)[spot].astype(float)
+    assert boosted.sum() > plain.sum() * 1.02 and boosted.max() > plain.max()
+    hexagon = m.render(4.0, "hexagon", 6.0)[spot].astype(float)
+    assert np.abs(hexagon - boosted).max() > 2  # a differently shaped disc
+
+
+def test_motion_blurred_pixels_are_left_alone_unless_asked():
+    scene = _defocus(_rectangles(120, 160, seed=5), 3.0)
+    labels = np.full((120, 160), DEFOCUS, np.uint8)
+    labels[:, 80:] = 1  # motion
+    blurmap = BlurMap.from_labels(labels)
+    inner = slice(None), slice(100, None)
+    assert _psnr(M.magnify(scene, blurmap, 3.0)[inner], scene[inner]) >= 40.0
+    assert _psnr(M.magnify(scene, blurmap, 3.0, include_motion=True)[inner], scene[inner]) < 40.0
+
+
 def _disk_scene(h=160, w=160, radius=40):
     """A sharp red disk (anti-aliased) over a defocused background whose red never exceeds green or blue."""
     rng = np.random.default_rng(7)
