@@ -615,9 +615,15 @@ class Magnifier:
         size, scale = _scaled_size(self.shape, max_pixels)
         return _resize(small, size, cv2.INTER_LINEAR) * (scale / self._radius_scale)
 
+    @property
+    def blur_radius_top(self) -> float:
+        """The radius (full-resolution pixels) shown brightest in blur_radius_image: the 99.5th percentile."""
+        return float(np.percentile(self._radius_small, 99.5)) / self._radius_scale
+
     def blur_radius_image(self, max_pixels: int | None = PREVIEW_PIXELS) -> np.ndarray:
-        """A colour view of the blur-radius map (see colorize_blur_radius)."""
-        return colorize_blur_radius(self.blur_radius(max_pixels))
+        """A colour view of the blur-radius map (see colorize_blur_radius), scaled to blur_radius_top."""
+        _, scale = _scaled_size(self.shape, max_pixels)
+        return colorize_blur_radius(self.blur_radius(max_pixels), vmax=max(self.blur_radius_top * scale, 1e-6))
 
     def _inputs(self, max_pixels: int | None) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """Photo, matte and blur radius at the render scale (cached: previews reuse them)."""

@@ -227,9 +227,7 @@ class MagnifyPanel(EditPanel):
         if key != self._key():
             return  # inputs changed meanwhile; a new estimate is on its way
         self.magnifier = magnifier
-        radius = magnifier.blur_radius(PREVIEW_PIXELS)
-        scale = magnifier.shape[1] / radius.shape[1]
-        top = float(radius.max()) * scale
+        top = magnifier.blur_radius_top
         self.legend.setText(f"Blur amount: black = sharp … yellow ≈ {top:.1f} px radius (full resolution)")
         if top < 0.25:
             self.status.setText("The blur map shows no defocused area: there is nothing to magnify.")
