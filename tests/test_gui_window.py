@@ -8,6 +8,7 @@ import time
 
 import numpy as np
 import pytest
+from PySide6.QtCore import Qt
 from PySide6.QtGui import QImage
 
 from blurstudio.blurmap import BlurMap
@@ -270,3 +271,33 @@ def test_settings_persist_between_windows(qtbot, tmp_path, tiny_model_path, dial
     assert w2.prefs.recent_files()[0].endswith("x.png")
     assert w2.detection_settings.model == str(tiny_model_path)
     w2.shutdown()
+
+
+def test_drop_opens_a_photo_and_recent_files_remember_it(qtbot, window, tmp_path):
+    from PySide6.QtCore import QMimeData, QPointF, QUrl
+    from PySide6.QtGui import QDropEvent
+
+    photo = make_photo(tmp_path / "dropped.png")
+    mime = QMimeData()
+    mime.setUrls([QUrl.fromLocalFile(str(photo))])
+    event = QDropEvent(QPointF(10, 10), Qt.DropAction.CopyAction, mime, Qt.MouseButton.LeftButton, Qt.KeyboardModifier.NoModifier)
+    window.dropEvent(event)
+    qtbot.waitUntil(lambda: window.context.photo_path == photo, timeout=TIMEOUT)
+    window._fill_recent_menu()
+    assert window.recent_menu.actions()[0].text().endswith("dropped.png")
+    assert window.prefs.recent_files()[0] == str(photo.resolve())
+
+
+def test_changing_settings_redetects_and_recolours(qtbot, window, tmp_path, tiny_model_path):
+    from blurstudio.gui.detection import DetectionSettings
+    from blurstudio.gui.settings import PALETTES
+
+    window.open_photo(make_photo(tmp_path / "p.png"))
+    _wait_for_map(qtbot, window)
+    first = window.context.blurmap
+    other_palette = [name for name in PALETTES if name != window.palette_name][0]
+    window.apply_settings(DetectionSettings(model=str(tiny_model_path), device="cpu", max_side=64), other_palette)
+    qtbot.waitUntil(lambda: window.context.blurmap is not first and window.context.blurmap is not None and window.overlay_ready(), timeout=TIMEOUT)
+    assert window.context.blurmap.meta["max_side"] == 64
+    assert window.controls.swatches[1].color.getRgb()[:3] == PALETTES[other_palette][1]
+    assert window.prefs.detection().max_side == 64 and window.prefs.qsettings.value("detection/device") == "cpu"

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
-from PySide6.QtCore import QSettings, QSize, Qt, QTimer, Slot
+from PySide6.QtCore import QSettings, QSize, Qt, QThreadPool, QTimer, Slot
 from PySide6.QtGui import QAction, QActionGroup, QCloseEvent, QDragEnterEvent, QDropEvent, QKeySequence
 from PySide6.QtWidgets import (
     QDockWidget,
@@ -112,6 +112,9 @@ class MainWindow(QMainWindow):
         super().__init__()
         self.prefs = Preferences(settings if settings is not None else app_settings())
         self.context = EditorContext(self)
+        # Opening photos and drawing overlays never wait behind a long panel job (e.g. deblurring).
+        self.display_pool = QThreadPool(self)
+        self.display_pool.setMaxThreadCount(2)
         self.detectors = DetectorCache()
         self.results = ResultCache()
         self.detection: DetectionThread | None = None
@@ -426,7 +429,7 @@ class MainWindow(QMainWindow):
         if self._load_job is not None:
             self._load_job.discard()
         self.statusBar().showMessage(f"Opening {path.name}…")
-        self._load_job = self.context.run_in_worker(
+        self._load_job = self.context.run_in_pool(self.display_pool, 
             load_photo, path,
             on_result=lambda loaded: self._photo_loaded(loaded, remember),
             on_error=lambda e: self._photo_failed(path, e),
@@ -464,7 +467,7 @@ class MainWindow(QMainWindow):
             return
         if self._pyramid_job is not None:
             self._pyramid_job.discard()
-        self._pyramid_job = self.context.run_in_worker(
+        self._pyramid_job = self.context.run_in_pool(self.display_pool, 
             pyramid_from_array, self.context.photo, on_result=lambda p: self.canvas.set_photo(p, refit=False)
         )
         self._update_title()
@@ -479,7 +482,7 @@ class MainWindow(QMainWindow):
             return
         photo = self.context.photo
         full = QSize(photo.shape[1], photo.shape[0]) if photo is not None else QSize(preview.shape[1], preview.shape[0])
-        self._preview_job = self.context.run_in_worker(
+        self._preview_job = self.context.run_in_pool(self.display_pool, 
             pyramid_from_array, preview, full_size=full, on_result=self.canvas.set_preview
         )
 
@@ -634,10 +637,10 @@ class MainWindow(QMainWindow):
         step = math.ceil(max(blurmap.shape) / QUICK_OVERLAY_SIDE)
         if step > 1:
             self._overlay_jobs.append(
-                self.context.run_in_worker(overlay_pyramid, blurmap, visible, palette, step, on_result=self._quick_overlay_ready)
+                self.context.run_in_pool(self.display_pool, overlay_pyramid, blurmap, visible, palette, step, on_result=self._quick_overlay_ready)
             )
         self._overlay_jobs.append(
-            self.context.run_in_worker(overlay_pyramid, blurmap, visible, palette, 1, on_result=self._full_overlay_ready)
+            self.context.run_in_pool(self.display_pool, overlay_pyramid, blurmap, visible, palette, 1, on_result=self._full_overlay_ready)
         )
 
     def _quick_overlay_ready(self, pyramid: Pyramid) -> None:
@@ -884,6 +887,7 @@ class MainWindow(QMainWindow):
             thread.wait(wait_ms)
         self._reap_threads()
         self.context.wait_for_workers(wait_ms)
+        self.display_pool.waitForDone(wait_ms)
         self.context.discard_all_jobs()  # results still queued must not reach closed widgets
         self.prefs.qsettings.setValue("window/geometry", self.saveGeometry())
         self.prefs.qsettings.setValue("window/state", self.saveState())

@@ -246,6 +246,18 @@ class EditorContext(QObject):
         **kwargs: Any,
     ) -> WorkerJob:
         """Run fn(*args, **kwargs) in the thread pool; callbacks run on the GUI thread."""
+        return self.run_in_pool(self.pool, fn, *args, on_result=on_result, on_error=on_error, **kwargs)
+
+    def run_in_pool(
+        self,
+        pool: QThreadPool,
+        fn: Callable[..., Any],
+        *args: Any,
+        on_result: Callable[[Any], None] | None = None,
+        on_error: Callable[[BaseException], None] | None = None,
+        **kwargs: Any,
+    ) -> WorkerJob:
+        """run_in_worker on a given pool (the window keeps display work apart from panel work)."""
         def fail(exc: BaseException) -> None:
             if on_error is not None:
                 on_error(exc)
@@ -259,7 +271,7 @@ class EditorContext(QObject):
         job = WorkerJob(on_result, fail, done)
         with self._jobs_lock:
             self._jobs.add(job)  # keep the QObject alive until its signals are delivered
-        self.pool.start(_Runnable(job, fn, args, kwargs))
+        pool.start(_Runnable(job, fn, args, kwargs))
         return job
 
     def show_preview(self, image: np.ndarray | None) -> None:
