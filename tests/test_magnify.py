@@ -342,6 +342,9 @@ def test_magnify_panel_preview_apply_undo_export(qtbot, tmp_path):
     assert job is not None
     qtbot.waitUntil(lambda: ctx.undo_stack.count() == 1, timeout=20000)
     assert not np.array_equal(ctx.photo, photo) and ctx.photo.shape == photo.shape
+    qtbot.waitUntil(lambda: panel.magnifier is not None, timeout=10000)  # re-estimated on the new photo
+    qtbot.wait(300)
+    assert ctx.preview is None  # but no automatic preview of the result magnified again
     ctx.undo_stack.undo()
     assert np.array_equal(ctx.photo, photo)
 

@@ -61,6 +61,7 @@ class MagnifyPanel(EditPanel):
         self._preview_cancel: threading.Event | None = None
         self.full_job: WorkerJob | None = None  # apply or export
         self._active = False
+        self._paused = False  # no automatic preview right after Apply / Undo / Redo
         self._last_preview = None
         self.export_folder = str(Path.home())
 
@@ -122,15 +123,15 @@ class MagnifyPanel(EditPanel):
         self.boost.valueChanged.connect(self._settings_changed)
         self.bokeh.currentIndexChanged.connect(self._settings_changed)
         self.show_amount.toggled.connect(self._settings_changed)
-        self.protect.toggled.connect(self._inputs_changed)
-        self.motion.toggled.connect(self._inputs_changed)
+        self.protect.toggled.connect(self._subject_changed)
+        self.motion.toggled.connect(self._subject_changed)
         self.compare.pressed.connect(lambda: self.context.show_preview(None))
         self.compare.released.connect(self._compare_released)
         self.apply_button.clicked.connect(self.apply)
         self.export_button.clicked.connect(self._export_clicked)
         context.photo_opened.connect(self._photo_opened)
-        context.photo_changed.connect(self._inputs_changed)
-        context.blurmap_changed.connect(self._inputs_changed)
+        context.photo_changed.connect(self._photo_changed)
+        context.blurmap_changed.connect(self._blurmap_changed)
         context.selection_changed.connect(self._selection_changed)
         self._update_labels()
         self._update_enabled()
@@ -166,6 +167,7 @@ class MagnifyPanel(EditPanel):
     # --- lifecycle ------------------------------------------------------------------------------
     def activate(self) -> None:
         self._active = True
+        self._paused = False
         self._ensure_magnifier()
 
     def deactivate(self) -> None:
@@ -175,6 +177,22 @@ class MagnifyPanel(EditPanel):
 
     def _photo_opened(self) -> None:
         self.protect.setChecked(False)
+        self._inputs_changed()
+
+    def _photo_changed(self) -> None:
+        # After Apply, Undo or Redo the photo on screen is the result to look at: no automatic preview
+        # (it would magnify the magnified photo again) until a control is touched.
+        self._paused = True
+        if self._active:
+            self.context.show_preview(None)
+        self._inputs_changed()
+
+    def _blurmap_changed(self) -> None:
+        self._paused = False
+        self._inputs_changed()
+
+    def _subject_changed(self) -> None:
+        self._paused = False
         self._inputs_changed()
 
     def _selection_changed(self) -> None:
@@ -239,10 +257,11 @@ class MagnifyPanel(EditPanel):
     # --- preview --------------------------------------------------------------------------------
     def _settings_changed(self) -> None:
         self._update_labels()
+        self._paused = False
         self._schedule_preview()
 
     def _schedule_preview(self) -> None:
-        if self._active and self.magnifier is not None:
+        if self._active and not self._paused and self.magnifier is not None:
             self._timer.start()
 
     def _cancel_preview(self) -> None:
@@ -255,7 +274,7 @@ class MagnifyPanel(EditPanel):
         self._preview_cancel = None
 
     def _start_preview(self) -> None:
-        if not self._active or self.magnifier is None or self.compare.isDown():
+        if not self._active or self._paused or self.magnifier is None or self.compare.isDown():
             return
         self._cancel_preview()
         if self.show_amount.isChecked():
