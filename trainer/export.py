@@ -22,7 +22,7 @@ def export_checkpoint(checkpoint: str | Path, dest: str | Path, val: list | None
 
     ck = torch.load(checkpoint, map_location="cpu", weights_only=False)
     cfg = ck["config"]
-    model = build_model(cfg["model"]["preset"])
+    model = build_model(cfg["model"].get("config") or cfg["model"]["preset"])
     model.load_state_dict(ck["model"])
     model = model.half().float().eval()  # measure what the fp16 file will give
     dc = cfg["data"]
@@ -32,7 +32,7 @@ def export_checkpoint(checkpoint: str | Path, dest: str | Path, val: list | None
     metrics = validate(model, val, torch.device("cpu"))
     card = {
         "name": Path(dest).stem,
-        "preset": cfg["model"]["preset"],
+        "preset": cfg["model"].get("preset", "custom"),
         "working_max_side": cfg.get("export", {}).get("working_max_side", 640),
         "training": {
             "config": cfg,

@@ -2,6 +2,7 @@
 
     python -m trainer.train --config trainer/configs/compact.toml            # start
     python -m trainer.train --config trainer/configs/compact.toml --resume   # continue exactly
+    (--max-minutes M or --stop-at STEP checkpoint and stop early, keeping the schedule)
     torchrun --nproc_per_node 4 -m trainer.train --config ...                 # several GPUs (DDP)
 
 Checkpoints (`OUT/last.pt`) hold model, optimiser, schedule and step; the data stream is a pure
@@ -108,6 +109,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--steps", type=int, help="override train.steps")
     ap.add_argument("--device", default="auto", help="auto, cpu, cuda")
     ap.add_argument("--max-minutes", type=float, help="checkpoint and stop after this long (resume later)")
+    ap.add_argument("--stop-at", type=int, help="checkpoint and stop at this step (resume later)")
     ap.add_argument("--export", help="weights path to export at the end (default: the config's export.path)")
     args = ap.parse_args(argv)
 
@@ -128,7 +130,7 @@ def main(argv: list[str] | None = None) -> int:
         torch.cuda.set_device(device)
     torch.manual_seed(tc["seed"])
 
-    model = build_model(mc["preset"]).to(device)
+    model = build_model(mc.get("config") or mc["preset"]).to(device)
     if mc.get("vgg19") and not args.resume:
         n = load_vgg19_encoder(model, mc["vgg19"])
         print(f"initialised {n} encoder conv layers from {mc['vgg19']}")
@@ -227,9 +229,11 @@ def main(argv: list[str] | None = None) -> int:
             print(",".join(map(str, row)), flush=True)
         if done % tc.get("ckpt_every", 250) == 0 or done == steps:
             save_checkpoint(done)
-        if args.max_minutes and time.time() - t_start > args.max_minutes * 60:
+        out_of_time = args.max_minutes and time.time() - t_start > args.max_minutes * 60
+        if (out_of_time or done == args.stop_at) and done < steps:
             save_checkpoint(done)
-            print(f"\nstopped after {args.max_minutes} min at step {done}; continue with --resume", flush=True)
+            print(f"\nstopped at step {done}; continue with --resume", flush=True)
+            logf.close()
             return 0
     logf.close()
     if rank == 0 and done >= steps:
