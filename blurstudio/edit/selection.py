@@ -37,6 +37,7 @@ SCRIBBLE_INSIDE = 1  # surely selected (alpha 1)
 SCRIBBLE_OUTSIDE = 2  # surely not selected (alpha 0)
 SCRIBBLE_UNKNOWN = 3  # let the matting solver decide (hair, fur, semi-transparent edges)
 SCRIBBLE_CODES = (SCRIBBLE_NONE, SCRIBBLE_INSIDE, SCRIBBLE_OUTSIDE, SCRIBBLE_UNKNOWN)
+SCRIBBLE_COLOURS = {SCRIBBLE_INSIDE: (0, 220, 90), SCRIBBLE_OUTSIDE: (230, 30, 200), SCRIBBLE_UNKNOWN: (255, 220, 0)}
 
 # Trimap values (pymatting's convention).
 OUTSIDE, UNKNOWN, INSIDE = 0.0, 0.5, 1.0
@@ -87,6 +88,12 @@ class Selection:
     def fraction(self) -> float:
         """Selected share of the photo (mean alpha)."""
         return float(self.alpha.mean()) if self.alpha.size else 0.0
+
+
+def warm_up() -> None:
+    """Import pymatting (loads, or on a fresh install compiles, its numba kernels: seconds to a minute).
+    Call it early in a background thread so that the first selection does not wait for it."""
+    import pymatting  # noqa: F401
 
 
 # --- 1. target probability ---------------------------------------------------------------
@@ -198,6 +205,32 @@ def apply_scribbles(trimap: np.ndarray, scribbles: np.ndarray | None) -> np.ndar
     trimap[s == SCRIBBLE_OUTSIDE] = OUTSIDE
     trimap[s == SCRIBBLE_INSIDE] = INSIDE
     return trimap
+
+
+def draw_stroke(
+    scribbles: np.ndarray, start: tuple[float, float], end: tuple[float, float], radius: float, code: int
+) -> tuple[int, int, int, int]:
+    """Paint a round brush segment from start (x, y) to end (x, y), in place, with `code`
+    (SCRIBBLE_NONE erases). Returns the touched box (y0, y1, x0, x1), clipped to the array."""
+    if code not in SCRIBBLE_CODES:
+        raise ValueError(f"scribble code must be one of {SCRIBBLE_CODES}, got {code}")
+    if scribbles.dtype != np.uint8 or scribbles.ndim != 2:
+        raise ValueError(f"scribbles must be a (H, W) uint8 array, got {scribbles.dtype} {scribbles.shape}")
+    r = max(0.5, float(radius))
+    shift = 4  # sub-pixel precision of the stroke's end points (1/16 pixel)
+    p0 = (int(round(start[0] * 16)), int(round(start[1] * 16)))
+    p1 = (int(round(end[0] * 16)), int(round(end[1] * 16)))
+    thickness = max(1, int(round(2 * r)))
+    cv2.line(scribbles, p0, p1, int(code), thickness=thickness, lineType=cv2.LINE_8, shift=shift)
+    if p0 == p1:
+        cv2.circle(scribbles, p0, int(round(r * 16)), int(code), thickness=-1, lineType=cv2.LINE_8, shift=shift)
+    H, W = scribbles.shape
+    pad = int(np.ceil(r)) + 1
+    x0 = max(0, int(np.floor(min(start[0], end[0]))) - pad)
+    x1 = min(W, int(np.ceil(max(start[0], end[0]))) + pad + 1)
+    y0 = max(0, int(np.floor(min(start[1], end[1]))) - pad)
+    y1 = min(H, int(np.ceil(max(start[1], end[1]))) + pad + 1)
+    return y0, max(y0, y1), x0, max(x0, x1)
 
 
 # --- 4. alpha ----------------------------------------------------------------------------
@@ -412,6 +445,22 @@ def _solve_or_fallback(
         return alpha, f"matting solver {solver!r} failed ({type(e).__name__}: {e}); used the blur map's edge"
 
 
+def reduce_inputs(
+    photo: np.ndarray, blurmap: BlurMap, scribbles: np.ndarray | None, max_pixels: int
+) -> tuple[np.ndarray, BlurMap, np.ndarray | None]:
+    """The photo, blur map and scribbles scaled down to about max_pixels (never up), for quick
+    previews: `select` on them takes a fraction of a second, as every setting is relative to size."""
+    photo = _as_rgb8(photo)
+    H, W = photo.shape[:2]
+    h, w = working_size(H, W, max_pixels)
+    if (h, w) == (H, W):
+        return photo, blurmap, scribbles
+    small = cv2.resize(photo, (w, h), interpolation=cv2.INTER_AREA)
+    probs = np.stack([cv2.resize(blurmap.probs[c], (w, h), interpolation=cv2.INTER_AREA) for c in range(3)])
+    marks = None if scribbles is None else resize_scribbles(check_scribbles(scribbles, (H, W)), (h, w))
+    return small, BlurMap(probs, dict(blurmap.meta)), marks
+
+
 # --- outputs -----------------------------------------------------------------------------
 
 
@@ -501,6 +550,7 @@ def preview(
     tint: tuple[int, int, int] = (255, 40, 40),
     opacity: float = 0.5,
     checker: int | None = None,
+    scribbles: np.ndarray | None = None,
     strip_pixels: int = STRIP_PIXELS,
 ) -> np.ndarray:
     """(H, W, 3) uint8 image showing a selection.
@@ -508,6 +558,7 @@ def preview(
     overlay: the photo with the unselected part tinted (like a quick mask); black / white /
     checkerboard: the selected pixels (foreground colours if given, else the photo) composited over
     black, white or a transparency checkerboard (squares of `checker` pixels); alpha: the matte in grey.
+    scribbles (same size, SCRIBBLE_* codes) are drawn over the overlay in SCRIBBLE_COLOURS.
     """
     if mode not in PREVIEW_MODES:
         raise ValueError(f"unknown preview mode {mode!r}; choose one of {', '.join(PREVIEW_MODES)}")
@@ -533,6 +584,11 @@ def preview(
             back = _background(mode, y0, y1, W, side)
             mixed = c * a + back * (1.0 - a)
         out[y0:y1] = np.clip(mixed + 0.5, 0, 255).astype(np.uint8)
+    if scribbles is not None and mode == "overlay":
+        marks = check_scribbles(scribbles, (H, W))
+        for code, colour in SCRIBBLE_COLOURS.items():
+            hit = marks == code
+            out[hit] = (out[hit] // 2 + np.asarray(colour, np.uint8) // 2).astype(np.uint8)
     return out
 
 

@@ -1,0 +1,554 @@
+"""The Select panel: select the sharp subject (or a blur class) with a matted edge, refine it with a
+brush, preview it four ways, save the matte or a cut-out, copy the cut-out to the clipboard.
+
+All numerical work is `blurstudio.edit.selection`, run in workers. Each change of the controls or of
+the strokes first solves a quick preview at reduced scale (`reduce_inputs`), then the full-resolution
+solve follows; its alpha becomes the editor's selection (`EditorContext.set_selection`), which other
+panels (Magnify) use. Stale jobs are cancelled and their results dropped.
+"""
+
+from __future__ import annotations
+
+import threading
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import shiboken6
+from PySide6.QtCore import Qt, QTimer
+from PySide6.QtGui import QGuiApplication, QImage, QUndoCommand, QUndoStack
+from PySide6.QtWidgets import (
+    QButtonGroup,
+    QCheckBox,
+    QComboBox,
+    QFileDialog,
+    QFormLayout,
+    QHBoxLayout,
+    QLabel,
+    QPushButton,
+    QRadioButton,
+    QSlider,
+    QVBoxLayout,
+    QWidget,
+)
+
+from blurstudio.edit import selection as sel
+
+from .base import BrushEvent, EditorContext, EditPanel, WorkerJob
+
+PREVIEW_PIXELS = 250_000  # the quick preview's size (photo pixels)
+PREVIEW_WORKING_PIXELS = 120_000  # the quick preview's solver size
+PREVIEW_DELAY_MS = 60  # coalesce slider drags into one quick preview
+FULL_DELAY_MS = 400  # the full-resolution solve starts when the controls have rested this long
+EDGE_STEPS = 1000  # edge slider units per 1.0 of edge width (fraction of the photo size)
+MAX_EDGE = 0.10
+BRUSH_FRACTIONS = (0.005, 0.1)  # brush radius range, fraction of the photo's short side
+
+TARGET_LABELS = {
+    "sharp": "Sharp subject",
+    "motion": "Motion blur",
+    "defocus": "Defocus blur",
+    "blurred": "Any blur",
+}
+PREVIEW_LABELS = {
+    "overlay": "Mask over photo",
+    "black": "On black",
+    "white": "On white",
+    "checkerboard": "On checkerboard",
+    "alpha": "Matte",
+}
+BRUSH_MODES = (
+    ("Add", sel.SCRIBBLE_INSIDE, "Paint what must be selected"),
+    ("Subtract", sel.SCRIBBLE_OUTSIDE, "Paint what must not be selected"),
+    ("Refine edge", sel.SCRIBBLE_UNKNOWN, "Paint over hair or fuzzy edges: the matting decides"),
+)
+
+
+@dataclass
+class _Result:
+    generation: int
+    alpha: np.ndarray  # float32 alpha of `photo`
+    photo: np.ndarray  # the (possibly reduced) photo it belongs to
+    scribbles: np.ndarray | None  # strokes at the same size, for the overlay
+    message: str
+    full: bool  # full resolution
+
+
+def _solve(photo, blurmap, scribbles, settings: dict, max_pixels: int | None, working_pixels: int, cancel) -> tuple:
+    """Worker: (photo used, scribbles used, Selection). max_pixels None = full resolution."""
+    if max_pixels is not None:
+        photo, blurmap, scribbles = sel.reduce_inputs(photo, blurmap, scribbles, max_pixels)
+    result = sel.select(photo, blurmap, scribbles=scribbles, working_pixels=working_pixels, cancel=cancel, **settings)
+    return photo, scribbles, result
+
+
+def _write_matte(path: Path, alpha: np.ndarray, bits: int, protect: list[Path]) -> Path:
+    from blurstudio.images import write_image
+
+    return write_image(path, sel.alpha_image(alpha, bits), protect=protect)
+
+
+def _write_cutout(path: Path, photo: np.ndarray, alpha: np.ndarray, protect: list[Path]) -> Path:
+    from blurstudio.images import write_image
+
+    return write_image(path, sel.cutout(photo, alpha), protect=protect)
+
+
+class _StrokeCommand(QUndoCommand):
+    """One brush stroke: the touched box of the scribbles before and after."""
+
+    def __init__(self, panel: "SelectPanel", box: tuple[int, int, int, int], before: np.ndarray, after: np.ndarray) -> None:
+        super().__init__("Brush stroke")
+        self.panel, self.box, self.before, self.after = panel, box, before, after
+        self._first = True
+
+    def redo(self) -> None:
+        if self._first:  # the stroke is already painted when it is pushed
+            self._first = False
+            return
+        self._put(self.after)
+
+    def undo(self) -> None:
+        self._put(self.before)
+
+    def _put(self, patch: np.ndarray) -> None:
+        y0, y1, x0, x1 = self.box
+        if self.panel.scribbles is not None and self.panel.scribbles[y0:y1, x0:x1].shape == patch.shape:
+            self.panel.scribbles[y0:y1, x0:x1] = patch
+            self.panel.strokes_changed()
+
+
+class SelectPanel(EditPanel):
+    """Target, range, edge width, solver; brush add / subtract / refine with undo; four previews;
+    save matte, save cut-out, copy."""
+
+    title = "Select"
+
+    def __init__(self, context: EditorContext, parent: QWidget | None = None) -> None:
+        super().__init__(context, parent)
+        self.scribbles: np.ndarray | None = None  # uint8 (H, W) SCRIBBLE_* codes at full resolution
+        self.strokes = QUndoStack(self)
+        self.result: _Result | None = None  # the latest shown result (quick or full)
+        self.full: _Result | None = None  # the latest full-resolution result
+        self.generation = 0  # grows with every change of inputs or settings
+        self._jobs: list[tuple[WorkerJob, threading.Event]] = []
+        self._preview_job: WorkerJob | None = None
+        self.save_job: WorkerJob | None = None
+        self._active = False
+        self._stroke_before: np.ndarray | None = None
+        self._stroke_box: list[int] | None = None
+        self._last_point: tuple[float, float] | None = None
+        self.export_folder = str(Path.home())
+
+        self.target = QComboBox()
+        for key, label in TARGET_LABELS.items():
+            self.target.addItem(label, key)
+        self.target.setToolTip("What to select: the sharp subject, or the motion- / defocus-blurred parts")
+        self.range = QSlider(Qt.Orientation.Horizontal)
+        self.range.setRange(2, 98)
+        self.range.setValue(50)
+        self.range.setToolTip("Range: higher selects more (a lower probability of the target is enough)")
+        self.range_label = QLabel()
+        self.edge = QSlider(Qt.Orientation.Horizontal)
+        self.edge.setRange(0, int(MAX_EDGE * EDGE_STEPS))
+        self.edge.setValue(int(round(sel.EDGE_WIDTH * EDGE_STEPS)))
+        self.edge.setToolTip("Width of the refined edge band (share of the photo size); 0 = the blur map's hard edge")
+        self.edge_label = QLabel()
+        self.solver = QComboBox()
+        for key, text in sel.SOLVERS.items():
+            self.solver.addItem(text[0].upper() + text[1:], key)
+        self.solver.setToolTip("The pymatting algorithm that computes the soft edge (closed-form is fast and good)")
+        self.view = QComboBox()
+        for key, label in PREVIEW_LABELS.items():
+            self.view.addItem(label, key)
+
+        self.brush = QPushButton("Brush")
+        self.brush.setCheckable(True)
+        self.brush.setToolTip("Paint on the photo; Alt or the right button erases strokes")
+        self.brush_modes = QButtonGroup(self)
+        mode_row = QHBoxLayout()
+        for i, (label, code, tip) in enumerate(BRUSH_MODES):
+            button = QRadioButton(label)
+            button.setToolTip(tip)
+            self.brush_modes.addButton(button, code)
+            mode_row.addWidget(button)
+            if i == 0:
+                button.setChecked(True)
+        self.brush_size = QSlider(Qt.Orientation.Horizontal)
+        self.brush_size.setRange(1, 100)
+        self.brush_size.setValue(20)
+        self.undo_button = QPushButton("Undo stroke")
+        self.redo_button = QPushButton("Redo stroke")
+        self.clear_button = QPushButton("Clear strokes")
+
+        self.bits16 = QCheckBox("16-bit matte")
+        self.save_matte_button = QPushButton("Save matte…")
+        self.save_cutout_button = QPushButton("Save cut-out…")
+        self.copy_button = QPushButton("Copy cut-out")
+        self.status = QLabel()
+        self.status.setWordWrap(True)
+
+        form = QFormLayout()
+        form.addRow("Select", self.target)
+        range_row = QHBoxLayout()
+        range_row.addWidget(self.range, 1)
+        range_row.addWidget(self.range_label)
+        form.addRow("Range", range_row)
+        edge_row = QHBoxLayout()
+        edge_row.addWidget(self.edge, 1)
+        edge_row.addWidget(self.edge_label)
+        form.addRow("Edge width", edge_row)
+        form.addRow("Matting", self.solver)
+        form.addRow("Preview", self.view)
+        brush_row = QHBoxLayout()
+        brush_row.addWidget(self.brush)
+        brush_row.addWidget(self.brush_size, 1)
+        history_row = QHBoxLayout()
+        for b in (self.undo_button, self.redo_button, self.clear_button):
+            history_row.addWidget(b)
+        save_row = QHBoxLayout()
+        for b in (self.save_matte_button, self.save_cutout_button):
+            save_row.addWidget(b)
+        layout = QVBoxLayout(self)
+        layout.addLayout(form)
+        layout.addLayout(brush_row)
+        layout.addLayout(mode_row)
+        layout.addLayout(history_row)
+        layout.addLayout(save_row)
+        copy_row = QHBoxLayout()
+        copy_row.addWidget(self.copy_button)
+        copy_row.addWidget(self.bits16)
+        layout.addLayout(copy_row)
+        layout.addWidget(self.status)
+        layout.addStretch(1)
+
+        self._quick_timer = QTimer(self, singleShot=True, interval=PREVIEW_DELAY_MS)
+        self._quick_timer.timeout.connect(self._start_quick)
+        self._full_timer = QTimer(self, singleShot=True, interval=FULL_DELAY_MS)
+        self._full_timer.timeout.connect(self._start_full)
+
+        for slider in (self.range, self.edge):
+            slider.valueChanged.connect(self._settings_changed)
+        self.target.currentIndexChanged.connect(self._settings_changed)
+        self.solver.currentIndexChanged.connect(self._settings_changed)
+        self.view.currentIndexChanged.connect(self._show_result)
+        self.brush.toggled.connect(self._brush_toggled)
+        self.brush_size.valueChanged.connect(self._brush_size_changed)
+        self.undo_button.clicked.connect(self.strokes.undo)
+        self.redo_button.clicked.connect(self.strokes.redo)
+        self.clear_button.clicked.connect(self.clear_strokes)
+        self.strokes.canUndoChanged.connect(self._history_changed)
+        self.strokes.canRedoChanged.connect(self._history_changed)
+        self.save_matte_button.clicked.connect(self._save_matte_clicked)
+        self.save_cutout_button.clicked.connect(self._save_cutout_clicked)
+        self.copy_button.clicked.connect(self.copy_cutout)
+        context.photo_opened.connect(self._photo_opened)
+        context.photo_changed.connect(self._inputs_changed)
+        context.blurmap_changed.connect(self._inputs_changed)
+        self._update_labels()
+        self._update_enabled()
+        context.run_in_worker(sel.warm_up, on_error=lambda e: None)  # the first solve need not wait for it
+
+    # --- settings -------------------------------------------------------------------------------
+    def settings(self) -> dict:
+        """Keyword arguments of selection.select chosen in the panel."""
+        return {
+            "target": self.target.currentData(),
+            "threshold": 1.0 - self.range.value() / 100.0,
+            "edge_width": self.edge.value() / EDGE_STEPS,
+            "solver": self.solver.currentData(),
+        }
+
+    def _update_labels(self) -> None:
+        s = self.settings()
+        self.range_label.setText(f"{self.range.value()}")
+        self.edge_label.setText(f"{100 * s['edge_width']:.1f}%")
+
+    def _history_changed(self, _: bool) -> None:
+        if shiboken6.isValid(self.strokes) and shiboken6.isValid(self.undo_button):  # not while being destroyed
+            self._update_enabled()
+
+    def _ready(self) -> bool:
+        return self.context.photo is not None and self.context.blurmap is not None
+
+    def _update_enabled(self) -> None:
+        ready = self._ready()
+        for w in (self.target, self.range, self.edge, self.solver, self.view, self.brush, self.brush_size):
+            w.setEnabled(ready)
+        for b in self.brush_modes.buttons():
+            b.setEnabled(ready)
+        self.undo_button.setEnabled(ready and self.strokes.canUndo())
+        self.redo_button.setEnabled(ready and self.strokes.canRedo())
+        self.clear_button.setEnabled(ready and self.scribbles is not None and bool(self.scribbles.any()))
+        saving = self.save_job is not None and self.save_job.running
+        have_full = ready and self.full is not None and self.full.generation == self.generation
+        for b in (self.save_matte_button, self.save_cutout_button, self.copy_button):
+            b.setEnabled(have_full and not saving)
+        if self.context.photo is None:
+            self.status.setText("Open a photo.")
+        elif self.context.blurmap is None:
+            self.status.setText("Waiting for the blur map (detect blur first).")
+
+    # --- lifecycle ------------------------------------------------------------------------------
+    def activate(self) -> None:
+        self._active = True
+        if self.brush.isChecked():
+            self._begin_brush()
+        if self.result is not None and self.result.generation == self.generation:
+            self._show_result()
+        else:
+            self._schedule()
+
+    def deactivate(self) -> None:
+        self._active = False
+        self._quick_timer.stop()
+        # the full-resolution solve may finish in the background: the selection stays useful
+
+    def _photo_opened(self) -> None:
+        photo = self.context.photo
+        self.scribbles = None if photo is None else np.zeros(photo.shape[:2], np.uint8)
+        self.strokes.clear()
+        self._inputs_changed()
+
+    def _inputs_changed(self) -> None:
+        photo = self.context.photo
+        if photo is not None and (self.scribbles is None or self.scribbles.shape != photo.shape[:2]):
+            self.scribbles = np.zeros(photo.shape[:2], np.uint8)
+            self.strokes.clear()
+        self._invalidate()
+
+    def _settings_changed(self) -> None:
+        self._update_labels()
+        self._invalidate()
+
+    def strokes_changed(self) -> None:
+        """The scribbles changed (a stroke, undo, redo, clear)."""
+        self._invalidate()
+
+    def _invalidate(self) -> None:
+        self.generation += 1
+        self._cancel_jobs()
+        self._update_enabled()
+        self._schedule()
+
+    # --- solving --------------------------------------------------------------------------------
+    def _schedule(self) -> None:
+        # Only while the panel is shown: opening a photo or editing it elsewhere starts no matting.
+        # A full-resolution solve already under way finishes when the panel is left.
+        if self._ready() and self._active:
+            self._quick_timer.start()
+            self._full_timer.start()
+
+    def _cancel_jobs(self) -> None:
+        for job, cancel in self._jobs:
+            cancel.set()
+            job.discard()
+        self._jobs = []
+
+    def _run(self, max_pixels: int | None, working_pixels: int) -> WorkerJob:
+        ctx = self.context
+        cancel = threading.Event()
+        generation = self.generation
+        scribbles = None if self.scribbles is None or not self.scribbles.any() else self.scribbles.copy()
+        job = ctx.run_in_worker(
+            _solve, ctx.photo, ctx.blurmap, scribbles, self.settings(), max_pixels, working_pixels, cancel.is_set,
+            on_result=lambda r, g=generation, full=max_pixels is None: self._solved(r, g, full),
+            on_error=self._failed,
+        )
+        self._jobs.append((job, cancel))
+        return job
+
+    def _start_quick(self) -> None:
+        if self._ready() and self._active:
+            self.status.setText("Previewing…")
+            self._run(PREVIEW_PIXELS, PREVIEW_WORKING_PIXELS)
+
+    def _start_full(self) -> None:
+        if self._ready():
+            self.status.setText("Refining at full resolution…")
+            self._run(None, sel.WORKING_PIXELS)
+
+    def _solved(self, value: tuple, generation: int, full: bool) -> None:
+        photo, scribbles, result = value
+        if generation != self.generation:
+            return
+        if not full and self.full is not None and self.full.generation == generation:
+            return  # the full-resolution result came first
+        self.result = _Result(generation, result.alpha, photo, scribbles, result.message, full)
+        if full:
+            self.full = self.result
+            self.context.set_selection(result.alpha)
+            self.status.setText(result.message or f"{100 * result.fraction:.1f}% of the photo selected.")
+        else:
+            self.status.setText((result.message + " " if result.message else "") + "Refining at full resolution…")
+        self._update_enabled()
+        self._show_result()
+
+    def _show_result(self) -> None:
+        r = self.result
+        if not self._active or r is None:
+            return
+        if self._preview_job is not None:
+            self._preview_job.discard()
+        mode = self.view.currentData()
+        self._preview_job = self.context.run_in_worker(
+            sel.preview, r.photo, r.alpha, mode, scribbles=r.scribbles,
+            on_result=lambda image, g=r.generation: self._show(image, g), on_error=self._failed,
+        )
+
+    def _show(self, image: np.ndarray, generation: int) -> None:
+        if self._active and generation == self.generation:
+            self.context.show_preview(image)
+
+    def _failed(self, error: BaseException) -> None:
+        if isinstance(error, sel.SelectionCancelled):
+            return
+        self.status.setText("")
+        self._update_enabled()
+        self.context.report_error("Selection failed", str(error))
+
+    # --- brush ----------------------------------------------------------------------------------
+    def brush_radius(self) -> float:
+        photo = self.context.photo
+        if photo is None:
+            return 1.0
+        lo, hi = BRUSH_FRACTIONS
+        fraction = lo + (hi - lo) * (self.brush_size.value() - 1) / 99.0
+        return max(1.0, fraction * min(photo.shape[:2]))
+
+    def _brush_toggled(self, on: bool) -> None:
+        if on and self._active:
+            self._begin_brush()
+        elif not on:
+            self.context.end_brush()
+
+    def _begin_brush(self) -> None:
+        self.context.begin_brush(self.on_brush, self.brush_radius())
+
+    def _brush_size_changed(self) -> None:
+        if self.brush.isChecked():
+            self.context.set_brush_radius(self.brush_radius())
+
+    def brush_code(self) -> int:
+        return self.brush_modes.checkedId()
+
+    def on_brush(self, event: BrushEvent) -> None:
+        """A canvas brush event in photo coordinates: paint the strokes; one undo step per stroke."""
+        if self.scribbles is None:
+            return
+        point = (event.x, event.y)
+        if event.phase == "press" or self._stroke_before is None:
+            self._stroke_before = self.scribbles.copy()
+            self._stroke_box = None
+            self._last_point = point
+        code = sel.SCRIBBLE_NONE if event.erase else self.brush_code()
+        box = sel.draw_stroke(self.scribbles, self._last_point or point, point, self.brush_radius(), code)
+        self._last_point = point
+        if self._stroke_box is None:
+            self._stroke_box = list(box)
+        else:
+            b = self._stroke_box
+            self._stroke_box = [min(b[0], box[0]), max(b[1], box[1]), min(b[2], box[2]), max(b[3], box[3])]
+        if event.phase == "release":
+            self._finish_stroke()
+
+    def _finish_stroke(self) -> None:
+        y0, y1, x0, x1 = self._stroke_box
+        before = self._stroke_before[y0:y1, x0:x1].copy()
+        after = self.scribbles[y0:y1, x0:x1].copy()
+        self._stroke_before = None
+        self._last_point = None
+        if np.array_equal(before, after):
+            return
+        self.strokes.push(_StrokeCommand(self, (y0, y1, x0, x1), before, after))
+        self.strokes_changed()
+
+    def clear_strokes(self) -> None:
+        if self.scribbles is None or not self.scribbles.any():
+            return
+        before = self.scribbles.copy()
+        self.scribbles[:] = sel.SCRIBBLE_NONE
+        H, W = before.shape
+        self.strokes.push(_StrokeCommand(self, (0, H, 0, W), before, self.scribbles.copy()))
+        self.strokes_changed()
+
+    # --- outputs --------------------------------------------------------------------------------
+    def _protect(self) -> list[Path]:
+        return [self.context.photo_path] if self.context.photo_path is not None else []
+
+    def _save_matte_clicked(self) -> None:
+        path = self._ask_path("Save matte", "_matte.png", "PNG (*.png);;TIFF (*.tif *.tiff)")
+        if path:
+            self.save_matte_to(path)
+
+    def _save_cutout_clicked(self) -> None:
+        path = self._ask_path("Save cut-out", "_cutout.png", "PNG (*.png)")
+        if path:
+            self.save_cutout_to(path)
+
+    def _ask_path(self, title: str, suffix: str, filters: str) -> str:
+        stem = self.context.photo_path.stem if self.context.photo_path is not None else "photo"
+        start = str(Path(self.export_folder) / f"{stem}{suffix}")
+        path, _ = QFileDialog.getSaveFileName(self, title, start, filters)  # asks before replacing a file
+        return path
+
+    def _can_save(self) -> bool:
+        return self.full is not None and self.full.generation == self.generation and not (
+            self.save_job is not None and self.save_job.running
+        )
+
+    def save_matte_to(self, path: str | Path) -> WorkerJob | None:
+        """Write the full-resolution matte (8 or 16 bits) to `path` (.png or .tif; atomic; never over the photo)."""
+        if not self._can_save():
+            return None
+        path = Path(path)
+        if path.suffix.lower() not in (".png", ".tif", ".tiff"):
+            path = path.with_suffix(".png")
+        return self._save(_write_matte, path, self.full.alpha, 16 if self.bits16.isChecked() else 8, self._protect())
+
+    def save_cutout_to(self, path: str | Path) -> WorkerJob | None:
+        """Write the selected pixels with estimated foreground colours as an RGBA PNG."""
+        if not self._can_save():
+            return None
+        path = Path(path).with_suffix(".png")
+        return self._save(_write_cutout, path, self.context.photo, self.full.alpha, self._protect())
+
+    def _save(self, fn, path: Path, *args) -> WorkerJob:
+        self.export_folder = str(path.parent)
+        self.status.setText(f"Saving {path.name}…")
+        self.save_job = self.context.run_in_worker(fn, path, *args, on_result=self._saved, on_error=self._save_failed)
+        self._update_enabled()
+        return self.save_job
+
+    def _saved(self, path: Path) -> None:
+        self.save_job = None
+        self.status.setText(f"Saved {path.name}")
+        self.context.notify(f"Saved {path}")
+        self._update_enabled()
+
+    def _save_failed(self, error: BaseException) -> None:
+        self.save_job = None
+        self.status.setText("")
+        self._update_enabled()
+        self.context.report_error("Could not save", str(error))
+
+    def copy_cutout(self) -> WorkerJob | None:
+        """Put the cut-out (RGBA, foreground colours) on the clipboard."""
+        if not self._can_save():
+            return None
+        self.status.setText("Copying the cut-out…")
+        self.save_job = self.context.run_in_worker(
+            sel.cutout, self.context.photo, self.full.alpha, on_result=self._copied, on_error=self._save_failed
+        )
+        self._update_enabled()
+        return self.save_job
+
+    def _copied(self, rgba: np.ndarray) -> None:
+        self.save_job = None
+        rgba = np.ascontiguousarray(rgba)
+        h, w = rgba.shape[:2]
+        image = QImage(rgba.data, w, h, rgba.strides[0], QImage.Format.Format_RGBA8888).copy()  # own the pixels
+        QGuiApplication.clipboard().setImage(image)
+        self.status.setText("Cut-out copied to the clipboard.")
+        self.context.notify("Cut-out copied to the clipboard")
+        self._update_enabled()
