@@ -301,3 +301,11 @@ def test_changing_settings_redetects_and_recolours(qtbot, window, tmp_path, tiny
     assert window.context.blurmap.meta["max_side"] == 64
     assert window.controls.swatches[1].color.getRgb()[:3] == PALETTES[other_palette][1]
     assert window.prefs.detection().max_side == 64 and window.prefs.qsettings.value("detection/device") == "cpu"
+
+
+def test_every_menu_action_that_does_something_has_a_shortcut(window):
+    table = dict(window.shortcut_table())
+    for name in ("Open…", "Export Blur Masks…", "Undo", "Redo", "Settings…", "Overlay", "Map Only", "Photo Only",
+                 "Before/After Split", "Show Motion Blur", "Zoom In", "Zoom Out", "Fit to Window", "Actual Size (100%)",
+                 "Detect Blur", "Cancel Detection", "About Blur Studio", "Quit"):
+        assert any(key.startswith(name) for key in table), name

@@ -247,7 +247,7 @@ class MainWindow(QMainWindow):
         )
         self.export_probs_action = self._action("Include &Probabilities in Export", self._export_probs_toggled, checkable=True)
         self.export_probs_action.setChecked(self.prefs.export_probs())
-        self.quit_action = self._action("&Quit", self.close, QKeySequence.StandardKey.Quit)
+        self.quit_action = self._action("&Quit", self.close, "Ctrl+Q")
 
         self.undo_action = self.context.undo_stack.createUndoAction(self, "&Undo")
         self.undo_action.setShortcuts([QKeySequence("Ctrl+Z")])
@@ -284,6 +284,7 @@ class MainWindow(QMainWindow):
             tip="Run blur detection on the photo again",
         )
         self.cancel_action = self._action("&Cancel Detection", self.cancel_detection, "Esc", sp.SP_BrowserStop)
+        self.shortcuts_action = self._action("&Keyboard Shortcuts", self.show_shortcuts, "Ctrl+/")
         self.about_action = self._action("&About Blur Studio", self.show_about, "F1", sp.SP_MessageBoxInformation)
 
     def _build_menus_and_toolbar(self) -> None:
@@ -326,6 +327,7 @@ class MainWindow(QMainWindow):
         detect_menu.addAction(self.cancel_action)
 
         help_menu = bar.addMenu("&Help")
+        help_menu.addAction(self.shortcuts_action)
         help_menu.addAction(self.about_action)
 
         toolbar = QToolBar("Main toolbar")
@@ -516,6 +518,7 @@ class MainWindow(QMainWindow):
         self._old_threads.append(thread)  # referenced until it has stopped (reaped on `finished`)
         self._detection_key = key
         self.progress_bar.setValue(0)
+        self.progress_bar.setFormat("Loading model…")  # the first run imports the engine and loads weights
         self.progress_bar.show()
         self.cancel_button.show()
         self.statusBar().showMessage("Detecting blur…")
@@ -549,6 +552,7 @@ class MainWindow(QMainWindow):
     @Slot(float)
     def _detection_progress(self, fraction: float) -> None:
         if self._is_current():
+            self.progress_bar.setFormat("Detecting %p%")
             self.progress_bar.setValue(round(fraction * 100))
 
     @Slot(object)
@@ -774,6 +778,29 @@ class MainWindow(QMainWindow):
     def show_about(self) -> None:
         card = self.last_result.card if self.last_result is not None else read_model_card(self.detection_settings.model)
         AboutDialog(card, self.detection_settings.model, self).exec()
+
+    def shortcut_table(self) -> list[tuple[str, str]]:
+        """(action, keys) for every action with a shortcut, in menu order."""
+        rows = []
+        for menu_action in self.menuBar().actions():
+            menu = menu_action.menu()
+            for action in menu.actions() if menu is not None else []:
+                keys = ", ".join(k.toString(QKeySequence.SequenceFormat.NativeText) for k in action.shortcuts())
+                if keys:
+                    rows.append((action.text().replace("&", ""), keys))
+        return rows
+
+    def show_shortcuts(self) -> None:
+        rows = "".join(f"<tr><td>{html.escape(name)}</td><td>&nbsp;&nbsp;<b>{html.escape(keys)}</b></td></tr>" for name, keys in self.shortcut_table())
+        extra = (
+            "<tr><td>Zoom</td><td>&nbsp;&nbsp;<b>mouse wheel</b></td></tr>"
+            "<tr><td>Pan</td><td>&nbsp;&nbsp;<b>drag; middle button or Space+drag while brushing</b></td></tr>"
+        )
+        box = QMessageBox(self)
+        box.setWindowTitle("Keyboard shortcuts")
+        box.setTextFormat(Qt.TextFormat.RichText)
+        box.setText(f"<table>{rows}{extra}</table>")
+        box.open()  # not modal-blocking: tests and users can keep working
 
     def show_error(self, title: str, text: str) -> None:
         QMessageBox.warning(self, title, text)
