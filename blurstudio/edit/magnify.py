@@ -42,7 +42,8 @@ _FINER_SCALE_BIAS = 0.7  # per scale step: finer scales resolve nearby edges bet
 _LAYER_RATIO = 1.4  # consecutive layer radii differ by this factor
 _LAYER_KERNEL_RADIUS = 4.0  # a layer is rendered at a scale where its kernel radius is at most this
 _GAUSSIAN_LAYER_RADIUS = 2.5  # layers up to this radius use a Gaussian (shape invisible, much cheaper)
-_HIGHLIGHT_KNEE = 0.5  # linear-light level above which highlights are boosted
+_HIGHLIGHT_KNEE = 0.5  # linear-light level above which highlights are boosted...
+_HIGHLIGHT_POWER = 4.0  # ...steeply, so that mostly near-white pixels (light sources) bloom
 _MATTE_HOLE = 0.1  # pixels with matte above this are treated as subject (filled behind) before blurring
 _STRIP_ROWS = 256
 
@@ -223,49 +224,65 @@ def _linear_to_srgb(x: np.ndarray) -> np.ndarray:
     return np.where(x <= 0.0031308, 12.92 * x, 1.055 * np.power(x, 1.0 / 2.4) - 0.055)
 
 
-def _boost_coefficient(boost: float) -> float:
-    # f(v) = v + c * (v - knee)^2 above the knee, with f(1) = 1 + boost
-    return boost / (1.0 - _HIGHLIGHT_KNEE) ** 2
+_LUMA = np.array([[0.2126, 0.7152, 0.0722]], np.float32)  # Rec. 709 luminance of linear RGB
 
 
 def _boost(v: np.ndarray, boost: float) -> np.ndarray:
-    u = np.maximum(v - _HIGHLIGHT_KNEE, 0.0)
-    return v + _boost_coefficient(boost) * u * u
+    """Highlight boost of a linear luminance: identity below the knee, then a steep rise so that mostly
+    near-white (clipped) pixels get brighter, as the light sources they stand for are; f(1) = 1 + boost."""
+    u = np.maximum(v - _HIGHLIGHT_KNEE, 0.0) * (1.0 / (1.0 - _HIGHLIGHT_KNEE))
+    return v + boost * u**_HIGHLIGHT_POWER
+
+
+@functools.lru_cache(maxsize=8)
+def _unboost_table(boost: float) -> tuple[np.ndarray, np.ndarray]:
+    grid = np.linspace(0.0, 1.0, 1 << 14)
+    return _boost(grid, boost), grid
 
 
 def _unboost(y: np.ndarray, boost: float) -> np.ndarray:
-    c = _boost_coefficient(boost)
-    if c <= 0:
-        return y
-    t = np.maximum(y - _HIGHLIGHT_KNEE, 0.0)
-    u = (np.sqrt(1.0 + 4.0 * c * t) - 1.0) / (2.0 * c)
-    return np.where(y > _HIGHLIGHT_KNEE, _HIGHLIGHT_KNEE + u, y)
+    """Inverse of _boost (monotonic), by interpolation on a fine grid."""
+    if boost <= 0:
+        return np.asarray(y)
+    boosted, grid = _unboost_table(boost)
+    return np.interp(y, boosted, grid).astype(np.float32)
 
 
-@functools.lru_cache(maxsize=8)
-def _to_boosted_linear_lut(boost: float) -> np.ndarray:
-    """uint8 sRGB -> boosted linear light, as a 256-entry table for cv2.LUT."""
-    return _boost(_srgb_to_linear_table(), boost).astype(np.float32).reshape(256, 1)
+def _boosted_linear(photo: np.ndarray, boost: float) -> np.ndarray:
+    """uint8 sRGB -> float32 linear light, each pixel scaled by boost(luminance) / luminance (the hue
+    stays: a warm-white light blooms warm white, not orange)."""
+    lin = cv2.LUT(photo, _SRGB_TO_LINEAR_LUT)
+    if boost > 0:
+        luma = cv2.transform(lin, _LUMA)
+        gain = _boost(luma, boost)
+        gain /= np.maximum(luma, 1e-6)
+        lin *= gain[..., None]
+    return lin
 
 
+def _unboost_rows(acc: np.ndarray, boost: float) -> np.ndarray:
+    """Inverse of _boosted_linear for blurred rows (in place): luminance mapped back by the inverse
+    curve, colour kept. Exact on flat areas; a bright point spread out keeps its extra light."""
+    if boost > 0:
+        luma = cv2.transform(acc, _LUMA)
+        ratio = _unboost(luma, boost)
+        ratio /= np.maximum(luma, 1e-6)
+        acc *= ratio[..., None]
+    return acc
+
+
+_SRGB_TO_LINEAR_LUT = _srgb_to_linear_table().astype(np.float32).reshape(256, 1)
 _OUT_LUT_SIZE = 8192
+# linear [0, 1] -> sRGB [0, 255], indexed by sqrt(linear) (fine steps in the darks)
+_LINEAR_TO_SRGB_LUT = (_linear_to_srgb(np.linspace(0.0, 1.0, _OUT_LUT_SIZE) ** 2) * 255.0).astype(np.float32)
 
 
-@functools.lru_cache(maxsize=8)
-def _from_boosted_linear_lut(boost: float) -> tuple[np.ndarray, float]:
-    """Boosted linear light -> sRGB in [0, 255] as a table indexed by sqrt(y / top) (fine in the darks)."""
-    top = 1.0 + boost
-    q = np.linspace(0.0, 1.0, _OUT_LUT_SIZE)
-    y = q * q * top
-    return (_linear_to_srgb(_unboost(y, boost)) * 255.0).astype(np.float32), top
-
-
-def _boosted_linear_to_srgb(y: np.ndarray, boost: float) -> np.ndarray:
-    lut, top = _from_boosted_linear_lut(boost)
-    idx = cv2.sqrt(np.minimum(y, top) * (1.0 / top))  # y >= 0: blends of non-negative values
+def _linear_rows_to_srgb(lin: np.ndarray) -> np.ndarray:
+    """float32 linear light (clipped to [0, 1]) -> float32 sRGB in [0, 255]."""
+    idx = cv2.sqrt(np.clip(lin, 0.0, 1.0))
     idx *= _OUT_LUT_SIZE - 1
     idx += 0.5
-    return lut[idx.astype(np.int32)]
+    return _LINEAR_TO_SRGB_LUT[idx.astype(np.int32)]
 
 
 # --------------------------------------------------------------------------------------------------
@@ -688,7 +705,7 @@ def _render(
             progress(fraction)
 
     step(0.0)
-    boosted = cv2.LUT(photo, _to_boosted_linear_lut(boost))  # (H, W, 3) float32, linear light, boosted
+    boosted = _boosted_linear(photo, boost)  # (H, W, 3) float32, linear light, highlights boosted
     sources = _background_source(boosted, matte)
     del boosted
     step(0.2)
@@ -739,7 +756,7 @@ def _composite_strip(
             continue
         layer = layers[k].rows(full_hw, y0, y0 + len(photo))
         cv2.accumulateProduct(layer, cv2.merge([wk, wk, wk]), acc)
-    blurred = _boosted_linear_to_srgb(acc, boost)
+    blurred = _linear_rows_to_srgb(_unboost_rows(acc, boost))
     orig = photo.astype(np.float32)
     cv2.subtract(blurred, orig, dst=blurred)
     cv2.multiply(blurred, cv2.merge([blur_w, blur_w, blur_w]), dst=blurred)

@@ -31,7 +31,7 @@ from .base import EditorContext, EditPanel, WorkerJob
 
 AMOUNT_STEPS = 100  # slider units per 1.0 of amount
 BOOST_STEPS = 10  # slider units per 1.0 of highlight boost
-MAX_BOOST = 10.0
+MAX_BOOST = 20.0
 PREVIEW_DELAY_MS = 60  # coalesce slider drags into one preview
 EXPORT_FILTER = "JPEG (*.jpg *.jpeg);;PNG (*.png)"
 
