@@ -186,6 +186,20 @@ def kernel_image(kernel: BlurKernel | np.ndarray, size: int = 128) -> np.ndarray
     return cv2.resize(img, (int(size), int(size)), interpolation=cv2.INTER_NEAREST)
 
 
+def kernel_sheet(kernels: dict[str, BlurKernel], size: int = 160) -> np.ndarray:
+    """(H, W) uint8 image of several kernels side by side, each captioned (for --kernel-out)."""
+    if not kernels:
+        raise DeblurError("no kernels to draw")
+    tiles = []
+    for k in kernels.values():
+        caption = np.zeros((28, size), np.uint8)
+        text = f"R {k.radius:.1f}px" if k.kind == "defocus" else f"{k.length:.1f}px {k.angle:.0f}deg"
+        cv2.putText(caption, f"{k.kind[0].upper()} {text}", (4, 19), cv2.FONT_HERSHEY_SIMPLEX, 0.45, 255, 1, cv2.LINE_AA)
+        tiles.append(np.vstack([kernel_image(k, size), caption]))
+        tiles.append(np.full((size + 28, 4), 96, np.uint8))  # separator
+    return np.hstack(tiles[:-1])
+
+
 # ----------------------------------------------------------------------------- spectra
 
 MAX_PATCHES = 96
@@ -300,7 +314,6 @@ def estimate_defocus_radius(spectrum: np.ndarray) -> tuple[float, float]:
     bins = _radial_bins(n)
     nb = n // 2
     p = _radial_mean(spectrum, bins, nb)
-    k = np.arange(nb, dtype=np.float64)
     sel = slice(2, nb - 1)  # skip DC leakage and the Nyquist corner
     fx, fy = _freq_grid(n)
     f = np.maximum(np.hypot(fx, fy), 0.5 / n)
@@ -322,26 +335,61 @@ def estimate_defocus_radius(spectrum: np.ndarray) -> tuple[float, float]:
         den = y0 - 2 * y1 + y2
         if den > 0:
             radius += float(np.clip(0.5 * (y0 - y2) / den, -0.5, 0.5)) * (DEFOCUS_RADII[1] - DEFOCUS_RADII[0])
-    # Score: how much better the best radius fits than a no-blur kernel would.
-    score = float(np.clip(1 - results[i] / max(results.max(), 1e-12), 0, 1))
-    del k
+    # Score: how much better the best radius fits than the smallest (almost no blur) would.
+    score = float(np.clip(1 - results[i] / max(results[0], 1e-12), 0, 1))
     return radius, score
 
 
 def estimate_motion_blur(spectrum: np.ndarray) -> tuple[float, float, float]:
-    """Motion length (px), angle (deg) and a 0-1 score from a Welch spectrum of a motion-blurred region."""
+    """Motion length (px), angle (deg) and a 0-1 score from a Welch spectrum of a motion-blurred region.
+
+    The cepstrum of the anisotropic log spectrum has a negative peak at the blur vector; its few
+    deepest local minima are candidates, and the one whose sinc model fits the spectrum best wins."""
     n = spectrum.shape[0]
-    bins = _radial_bins(n)
-    logp = np.log(spectrum + 1e-12 * spectrum.max())
-    # Removing the radial mean keeps only the anisotropic part: the motion stripes.
-    aniso = logp - _radial_mean(logp, bins, bins.max() + 1)[bins]
-    ceps = np.real(np.fft.ifft2(aniso))
+    fit = _MotionFit(spectrum)
+    ceps = np.real(np.fft.ifft2(fit.aniso_full))
     dy, dx = np.meshgrid(np.fft.fftfreq(n) * n, np.fft.fftfreq(n) * n, indexing="ij")
     r = np.hypot(dx, dy)
-    search = (r >= 3) & (r <= n / 2 - 2)
-    c = np.where(search, ceps, np.inf)
-    iy, ix = np.unravel_index(int(np.argmin(c)), c.shape)
-    # Sub-pixel peak: centroid of the negative cepstrum in a 3x3 neighbourhood.
+    search = (r >= 3) & (r <= n / 2 - 2) & ((dy > 0) | ((dy == 0) & (dx > 0)))  # half plane: +-v alike
+    neighbours = np.min([np.roll(ceps, (oy, ox), (0, 1)) for oy in (-1, 0, 1) for ox in (-1, 0, 1) if oy or ox], axis=0)
+    minima = np.flatnonzero((search & (ceps <= neighbours)).ravel())
+    minima = minima[np.argsort(ceps.ravel()[minima])][:MOTION_CANDIDATES]
+    if minima.size == 0:
+        return 0.0, 0.0, 0.0
+    candidates = []
+    for flat in minima:
+        iy, ix = np.unravel_index(int(flat), ceps.shape)
+        px, py = _subpixel_peak(ceps, dx, dy, iy, ix)
+        length = float(np.hypot(px, py))
+        angle = float(np.rad2deg(np.arctan2(-py, px)) % 180.0)  # rows grow downwards
+        candidates.append((fit(length, angle), length, angle))
+    score, length, angle = fit.refine(max(_drop_harmonics(candidates)))
+    return length, angle, float(np.clip(score, 0.0, 1.0))
+
+
+def _drop_harmonics(candidates: list[tuple[float, float, float]]) -> list[tuple[float, float, float]]:
+    """Remove candidates at 2x or 3x the length of a similar-angle candidate that fits nearly as
+    well: a kernel of length 2L has every spectral zero of length L, so it fits L's spectrum too."""
+    keep = []
+    for fit_long, long_, ang_long in candidates:
+        harmonic = False
+        for fit_short, short, ang_short in candidates:
+            d_angle = abs(ang_long - ang_short) % 180
+            same_line = min(d_angle, 180 - d_angle) < 8
+            for k in (2, 3):
+                if same_line and abs(long_ - k * short) < 0.15 * long_ and fit_short >= 0.85 * fit_long:
+                    harmonic = True
+        if not harmonic:
+            keep.append((fit_long, long_, ang_long))
+    return keep or candidates
+
+
+MOTION_CANDIDATES = 6
+
+
+def _subpixel_peak(ceps: np.ndarray, dx: np.ndarray, dy: np.ndarray, iy: int, ix: int) -> tuple[float, float]:
+    """Centroid of the negative cepstrum in the 3 x 3 neighbourhood of a minimum."""
+    n = ceps.shape[0]
     wsum = vx = vy = 0.0
     for oy in (-1, 0, 1):
         for ox in (-1, 0, 1):
@@ -350,42 +398,48 @@ def estimate_motion_blur(spectrum: np.ndarray) -> tuple[float, float, float]:
                 wsum += v
                 vx += v * (dx[iy, ix] + ox)
                 vy += v * (dy[iy, ix] + oy)
-    px, py = vx / wsum, vy / wsum
-    length = float(np.hypot(px, py))
-    angle = float(np.rad2deg(np.arctan2(-py, px)) % 180.0)
-    length, angle = _refine_motion(spectrum, length, angle)
-    depth = -ceps[iy, ix]
-    score = float(np.clip(depth / (np.std(ceps[search]) * 8 + 1e-12), 0, 1))
-    return length, angle, score
+    if wsum <= 0:
+        return float(dx[iy, ix]), float(dy[iy, ix])
+    return vx / wsum, vy / wsum
 
 
-def _refine_motion(spectrum: np.ndarray, length: float, angle: float) -> tuple[float, float]:
-    """Local search of (length, angle) that best fits the anisotropic log spectrum."""
-    n = spectrum.shape[0]
-    bins = _radial_bins(n)
-    nb = bins.max() + 1
-    keep = (bins >= 2) & (bins < n // 2)
-    logp = np.log(spectrum + 1e-12 * spectrum.max())
-    target = (logp - _radial_mean(logp, bins, nb)[bins])[keep]
-    floor = 1e-3  # zeros of the sinc are filled by noise and leakage in real spectra
+class _MotionFit:
+    """Correlation between the anisotropic part of the observed log spectrum and of a motion
+    kernel's (window-smoothed) log |H|^2: 1 = the stripes match exactly."""
 
-    def fit(length: float, angle: float) -> float:
-        h2 = _window_leak(_otf_power(motion_kernel(length, angle), n))
-        lm = np.log(h2 + floor)
-        model = (lm - _radial_mean(lm, bins, nb)[bins])[keep]
-        return float(np.corrcoef(model, target)[0, 1])
+    FLOOR = 1e-3  # zeros of the sinc are filled by noise and leakage in real spectra
 
-    best = (fit(length, angle), length, angle)
-    for scale in (0.1, 0.04):
-        _, l0, a0 = best
-        for dl in (-2, -1, 0, 1, 2):
-            for da in (-2, -1, 0, 1, 2):
-                cand_l = max(l0 * (1 + scale * dl), 2.0)
-                cand_a = (a0 + da * scale * 40) % 180.0
-                s = fit(cand_l, cand_a)
-                if s > best[0]:
-                    best = (s, cand_l, cand_a)
-    return best[1], best[2]
+    def __init__(self, spectrum: np.ndarray):
+        n = self.n = spectrum.shape[0]
+        self.bins = _radial_bins(n)
+        self.nb = int(self.bins.max()) + 1
+        self.keep = (self.bins >= 2) & (self.bins < n // 2)
+        logp = np.log(spectrum + 1e-12 * spectrum.max())
+        # Removing the radial mean leaves only the anisotropic part: the motion stripes.
+        self.aniso_full = logp - _radial_mean(logp, self.bins, self.nb)[self.bins]
+        self.target = self.aniso_full[self.keep]
+
+    def __call__(self, length: float, angle: float) -> float:
+        h2 = _window_leak(_otf_power(motion_kernel(length, angle), self.n))
+        lm = np.log(h2 + self.FLOOR)
+        model = (lm - _radial_mean(lm, self.bins, self.nb)[self.bins])[self.keep]
+        if np.std(model) == 0:
+            return -1.0
+        return float(np.corrcoef(model, self.target)[0, 1])
+
+    def refine(self, start: tuple[float, float, float]) -> tuple[float, float, float]:
+        """Coarse-to-fine local search of (length, angle) around a candidate."""
+        best = start
+        for scale in (0.1, 0.04):
+            _, l0, a0 = best
+            for dl in (-2, -1, 0, 1, 2):
+                for da in (-2, -1, 0, 1, 2):
+                    cand_l = max(l0 * (1 + scale * dl), 2.0)
+                    cand_a = (a0 + da * scale * 40) % 180.0
+                    s = self(cand_l, cand_a)
+                    if s > best[0]:
+                        best = (s, cand_l, cand_a)
+        return best
 
 
 def _region_gray(image: np.ndarray) -> np.ndarray:
@@ -461,10 +515,10 @@ def estimate_kernels(image: np.ndarray, blurmap: BlurMap | np.ndarray, region: s
 # ----------------------------------------------------------------------------- deconvolution
 
 TILE = 512
-MIN_MARGIN = 32
+MIN_MARGIN = 48
 WIENER_FLOOR = 0.3  # constant part of the Wiener regulariser (frequencies where |H| and |D| both vanish)
-MARGIN_FACTOR = 4.0  # tile overlap in kernel half-sizes: deconvolution ringing decays within it
-DEFAULT_RL_ITERATIONS = 12
+MARGIN_FACTOR = 10.0  # FFT context in kernel half-sizes: deconvolution tails decay within it
+DEFAULT_RL_ITERATIONS = 20
 
 
 def _check_image(image: np.ndarray) -> np.ndarray:
@@ -515,65 +569,91 @@ def _gradient_power(shape: tuple[int, int]) -> np.ndarray:
     return (4 * np.sin(np.pi * fy) ** 2 + 4 * np.sin(np.pi * fx) ** 2).astype(np.float32)
 
 
-def _taper(shape: tuple[int, int], width: int) -> np.ndarray:
-    """Weight 0 at the tile border rising (raised cosine) to 1 at `width` px inside."""
-    def ramp(n: int) -> np.ndarray:
-        d = np.minimum(np.arange(n), np.arange(n)[::-1]).astype(np.float32)
-        return 0.5 - 0.5 * np.cos(np.pi * np.clip(d / max(width, 1), 0, 1))
-    return np.outer(ramp(shape[0]), ramp(shape[1])).astype(np.float32)
+def _cos_ramp(d: np.ndarray, width: float) -> np.ndarray:
+    """0 at d <= 0 rising as a raised cosine to 1 at d >= width."""
+    return 0.5 - 0.5 * np.cos(np.pi * np.clip(d / max(width, 1.0), 0.0, 1.0))
+
+
+def _tile_taper(start: int, size: int, limit: int, margin: int, outside_ramp: float) -> np.ndarray:
+    """1-D taper of a padded tile along one axis: 0 at the tile ends (no FFT wrap-around edge) and
+    falling to 0 within `outside_ramp` px outside the image (mirrored padding does not match an
+    oblique kernel)."""
+    i = np.arange(size)
+    to_tile_edge = np.minimum(i, size - 1 - i).astype(np.float32)
+    pos = start + i  # image coordinate
+    outside = np.maximum(-pos, pos - (limit - 1)).astype(np.float32)  # > 0 outside the image
+    return (_cos_ramp(to_tile_edge, margin / 2) * (1.0 - _cos_ramp(outside, outside_ramp))).astype(np.float32)
 
 
 class _Deconvolver:
     """Deconvolves same-size padded tiles with one PSF; FFT filters are built once."""
 
-    def __init__(self, psf: np.ndarray, shape: tuple[int, int], method: str, regularisation: float, iterations: int, taper: int):
+    def __init__(self, psf: np.ndarray, shape: tuple[int, int], method: str, regularisation: float, iterations: int):
         self.shape = shape
         self.method = method
         self.H = _psf_fft(psf, shape)
-        self.taper = _taper(shape, width=taper)
         h2 = (self.H.real**2 + self.H.imag**2).astype(np.float32)
-        # Gradient (1/f^2 image prior) regularisation plus a constant for low frequencies where |D| vanishes.
-        self.wiener = (np.conj(self.H) / (h2 + regularisation * _gradient_power(shape) + WIENER_FLOOR * regularisation)).astype(np.complex64)
-        self.tv = regularisation * 2.0
+        # Gradient (1/f^2 image prior) regularisation, plus a constant where the kernel loses signal
+        # (low-frequency zeros of long motion kernels, where the gradient term vanishes). It leaves
+        # the DC gain at exactly 1, so flat areas keep their brightness.
+        floor = WIENER_FLOOR * np.clip(1.0 - h2, 0.0, 1.0)
+        self.wiener = (np.conj(self.H) / (h2 + regularisation * (_gradient_power(shape) + floor))).astype(np.complex64)
+        # TV weight follows the Wiener weight, capped so the semi-implicit update stays stable with
+        # the 0.01 gradient floor of _tv_divergence (weight * 8 / floor < 0.5).
+        self.tv = min(regularisation * 0.2, 6e-4)
         self.iterations = iterations
 
     def _conv(self, x: np.ndarray, filt: np.ndarray) -> np.ndarray:
         return sfft.irfft2(sfft.rfft2(x, axes=(-2, -1)) * filt, s=self.shape, axes=(-2, -1), workers=-1).astype(np.float32)
 
-    def edge_taper(self, x: np.ndarray) -> np.ndarray:
-        """Blend the tile's border into its own circular blur, so the FFT sees no wrap-around edge."""
-        return self.taper * x + (1 - self.taper) * self._conv(x, self.H)
+    def edge_taper(self, x: np.ndarray, taper: np.ndarray) -> np.ndarray:
+        """Blend into the tile's own circular blur where `taper` < 1, so the data there fits the blur
+        model: no wrap-around edge for the FFT, no mismatched mirror image beyond the photo."""
+        return taper * x + (1 - taper) * self._conv(x, self.H)
 
-    def __call__(self, tile: np.ndarray) -> np.ndarray:
-        """tile: (C, P, P) linear light; returns the restored tile."""
-        x = self.edge_taper(tile)
+    def __call__(self, tile: np.ndarray, taper: np.ndarray) -> np.ndarray:
+        """tile: (C, P, P) linear light; taper: (P, P); returns the restored tile."""
+        x = self.edge_taper(tile, taper)
         if self.method == "wiener":
             return self._conv(x, self.wiener)
         if x.shape[0] == 1:
             return self._richardson_lucy(x)
-        # RL is iterative, so it runs on luminance only (3x faster); colour keeps the same detail.
-        y = np.tensordot(np.array([0.2126, 0.7152, 0.0722], np.float32), x, axes=1)[None]
-        return x + (self._richardson_lucy(y) - y)
+        # RL is iterative, so it runs on luminance only (3x faster); the colour difference
+        # channels, which carry less detail and are not positive, get the linear Wiener filter.
+        luma = np.array([0.2126, 0.7152, 0.0722], np.float32)
+        wx = self._conv(x, self.wiener)
+        y = np.tensordot(luma, x, axes=1)[None]
+        return wx + (self._richardson_lucy(y) - np.tensordot(luma, wx, axes=1)[None])
 
     def _richardson_lucy(self, g: np.ndarray) -> np.ndarray:
-        """Richardson-Lucy with a damped update and a total-variation term (Dey et al. 2006)."""
+        """Richardson-Lucy, accelerated (Biggs & Andrews 1997), with a damped update and a
+        total-variation term (Dey et al. 2006) that keeps noise and ringing down."""
         eps = 1e-3  # offset keeps black regions away from 0/0
         g = np.maximum(g, 0) + eps
-        u = g.copy()
+        x = g.copy()
+        x_prev = step_prev = None
         h_conj = np.conj(self.H)
         for _ in range(self.iterations):
-            est = np.maximum(self._conv(u, self.H), 1e-6)
+            y = x
+            if step_prev is not None and x_prev is not None:
+                # Extrapolate along the last step, as far as the last two steps agree.
+                alpha = float(np.clip(np.sum(step * step_prev) / (np.sum(step_prev * step_prev) + 1e-12), 0.0, 0.9))
+                y = np.clip(x + alpha * (x - x_prev), eps * 0.5, 1.5)
+            est = np.maximum(self._conv(y, self.H), 1e-6)
             ratio = np.clip(g / est, 0.5, 2.0)  # damping: no pixel moves more than 2x per step
-            u = u * self._conv(ratio, h_conj) / np.maximum(1.0 - self.tv * _tv_divergence(u), 0.5)
-            u = np.clip(u, eps * 0.5, 1.0 + eps + 0.5)
-        return u - eps
+            x_new = y * self._conv(ratio, h_conj) / np.maximum(1.0 - self.tv * _tv_divergence(y), 0.5)
+            x_new = np.clip(x_new, eps * 0.5, 1.5)
+            step_prev, step = (step if x_prev is not None else None), x_new - y
+            x_prev, x = x, x_new
+        return x - eps
 
 
 def _tv_divergence(u: np.ndarray) -> np.ndarray:
     """div(grad u / |grad u|) per channel (last two axes)."""
     gx = np.diff(u, axis=-1, append=u[..., -1:])
     gy = np.diff(u, axis=-2, append=u[..., -1:, :])
-    norm = np.sqrt(gx * gx + gy * gy + 1e-6)
+    # The 0.01 floor (about the noise level) keeps float round-off in flat areas from being amplified.
+    norm = np.sqrt(gx * gx + gy * gy + 1e-4)
     nx, ny = gx / norm, gy / norm
     return (nx - np.roll(nx, 1, axis=-1)) + (ny - np.roll(ny, 1, axis=-2))
 
@@ -628,41 +708,122 @@ def deblur(
         _report(progress, 1.0)
         return out
 
-    colour = image.ndim == 3
     sigma = photo_noise(image) if noise is None else float(noise)
-    jobs = [(k, _feather(wt, max(4, k.extent))) for k, wt in jobs]
     margin = max(MIN_MARGIN, int(MARGIN_FACTOR * max(k.extent for k, _ in jobs)))
-    padded = sfft.next_fast_len(min(TILE, max(h, w)) + 2 * margin, real=True)  # small crops: one small tile
-    core = padded - 2 * margin
-    solvers = [
-        _Deconvolver(k.psf(), (padded, padded), method, auto_regularisation(sigma, k) * regularisation, iterations, taper=margin // 2)
-        for k, _ in jobs
+    grid = _TileGrid.plan(h, w, margin)
+    regions = [
+        _Region(
+            solver=_Deconvolver(k.psf(), (grid.padded, grid.padded), method,
+                                auto_regularisation(sigma, k) * regularisation, iterations),
+            weight=wt,
+            blend=_feather(wt, max(4, k.extent)) * strength,
+            extent=k.extent,
+        )
+        for k, wt in jobs
     ]
-
-    tiles = [(y, x) for y in range(0, h, core) for x in range(0, w, core)]
-    for i, (y, x) in enumerate(tiles):
+    starts = grid.starts()
+    for i, (y, x) in enumerate(starts):
         if cancel is not None and cancel():
             raise Cancelled("deblur cancelled")
-        ys, xs = slice(y, min(y + core, h)), slice(x, min(x + core, w))
-        tile_weights = [wt[ys, xs] for _, wt in jobs]
-        if max(float(t.max()) for t in tile_weights) > 0:
-            src = _padded_tile(image, y, x, core, margin, padded)
-            lin = srgb_to_linear(src)
-            lin = np.moveaxis(lin, -1, 0) if colour else lin[None]
-            inner = (slice(None), slice(margin, margin + ys.stop - y), slice(margin, margin + xs.stop - x))
-            base = lin[inner]
-            result = base.copy()
-            for solver, wt in zip(solvers, tile_weights):
-                if wt.max() <= 0:
-                    continue
-                restored = solver(lin)[inner]
-                result += (strength * wt)[None] * (restored - base)
-            result = np.clip(np.nan_to_num(result, nan=0.0), 0.0, 1.0)
-            srgb = linear_to_srgb(np.moveaxis(result, 0, -1) if colour else result[0])
-            touched = sum(tile_weights) > 0
-            out[ys, xs][touched] = srgb[touched]
-        _report(progress, (i + 1) / len(tiles))
+        _deblur_tile(image, out, regions, grid, y, x)
+        _report(progress, (i + 1) / len(starts))
     return out
+
+
+@dataclass
+class _Region:
+    solver: "_Deconvolver"
+    weight: np.ndarray  # raw class weight (H, W): where the blur model holds
+    blend: np.ndarray  # feathered weight x strength (H, W): how much of the restoration to use
+    extent: int
+
+
+@dataclass
+class _TileGrid:
+    """Tiles of `core` px on a regular grid. Each tile writes its core plus `band` px on every side,
+    cross-faded with its neighbours (no seams); its FFT window adds `margin` px of context."""
+
+    h: int
+    w: int
+    core: int
+    band: int
+    margin: int
+    padded: int
+
+    @classmethod
+    def plan(cls, h: int, w: int, margin: int) -> "_TileGrid":
+        if max(h, w) <= TILE:  # small images and previews: one tile, nothing to blend
+            padded = sfft.next_fast_len(max(h, w) + 2 * margin, real=True)
+            return cls(h, w, padded - 2 * margin, 0, margin, padded)
+        padded = sfft.next_fast_len(TILE + 2 * SEAM_BAND + 2 * margin, real=True)
+        return cls(h, w, padded - 2 * margin - 2 * SEAM_BAND, SEAM_BAND, margin, padded)
+
+    def starts(self) -> list[tuple[int, int]]:
+        return [(y, x) for y in range(0, self.h, self.core) for x in range(0, self.w, self.core)]
+
+    def window(self, start: int, limit: int) -> slice:
+        """Image rows (or columns) that the tile starting at `start` writes."""
+        return slice(max(start - self.band, 0), min(start + self.core + self.band, limit))
+
+    def fade(self, start: int, window: slice) -> np.ndarray:
+        """Weight of this tile over its window: rising across the band it shares with the previous
+        tile (which has already written there), 1 elsewhere."""
+        i = np.arange(window.start, window.stop, dtype=np.float32)
+        if start == 0 or self.band == 0:
+            return np.ones(i.shape, np.float32)
+        return np.clip((i - (start - self.band) + 0.5) / (2 * self.band), 0.0, 1.0)
+
+
+OUTSIDE_RAMP = 4.0  # px beyond the photo edge over which the mirrored padding gives way to its re-blur
+SEAM_BAND = 32  # px each side of a tile border over which neighbouring tiles are cross-faded
+SATURATED = 250  # sRGB level from which a pixel counts as clipped
+
+
+def _deblur_tile(image: np.ndarray, out: np.ndarray, regions: list[_Region], grid: _TileGrid, y: int, x: int) -> None:
+    """Restore one tile of `out` (in place) from its padded neighbourhood in `image`."""
+    h, w = image.shape[:2]
+    ys, xs = grid.window(y, h), grid.window(x, w)
+    blends = [r.blend[ys, xs] for r in regions]
+    if max(float(b.max()) for b in blends) <= 0:
+        return
+    y0, x0 = y - grid.band - grid.margin, x - grid.band - grid.margin  # FFT window origin
+    src = _padded_tile(image, y0, x0, grid.padded)
+    colour = image.ndim == 3
+    lin = srgb_to_linear(src)
+    lin = np.moveaxis(lin, -1, 0) if colour else lin[None]
+    inner = (slice(ys.start - y0, ys.stop - y0), slice(xs.start - x0, xs.stop - x0))
+    base = lin[(slice(None),) + inner]
+    ramp = OUTSIDE_RAMP
+    taper = np.outer(_tile_taper(y0, grid.padded, h, grid.margin, ramp), _tile_taper(x0, grid.padded, w, grid.margin, ramp))
+    clipped = (src.max(axis=-1) if colour else src) >= SATURATED
+    result = base.copy()
+    for region, blend in zip(regions, blends):
+        if blend.max() <= 0:
+            continue
+        # Outside its region the tile is replaced by its own blur (as at the tile edges): sharp
+        # neighbours then fit the blur model and do not ring into the region.
+        inside = _padded_tile(region.weight, y0, x0, grid.padded)
+        restored = region.solver(lin, taper * inside)[(slice(None),) + inner]
+        result += (blend * _highlight_guard(clipped, region.extent)[inner])[None] * (restored - base)
+    result = np.clip(np.nan_to_num(result, nan=0.0), 0.0, 1.0)
+    new = linear_to_srgb(np.moveaxis(result, 0, -1) if colour else result[0])
+    touched = sum(blends) > 0
+    fade = np.outer(grid.fade(y, ys), grid.fade(x, xs))
+    if colour:
+        fade = fade[..., None]
+    old = out[ys, xs]
+    mixed = np.where(fade >= 1.0, new, np.round(old * (1.0 - fade) + new * fade)).astype(np.uint8)
+    old[touched] = mixed[touched]
+
+
+def _highlight_guard(clipped: np.ndarray, extent: int) -> np.ndarray:
+    """1 where deconvolution may act, fading to 0 around clipped highlights: they break the blur
+    model (their true brightness is unknown) and would ring dark."""
+    if not clipped.any():
+        return np.ones(clipped.shape, np.float32)
+    size = 4 * extent + 1
+    near = cv2.dilate(clipped.astype(np.uint8), cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (size, size)))
+    return 1.0 - _feather(near.astype(np.float32), max(2, extent))
 
 
 def photo_noise(image: np.ndarray) -> float:
@@ -673,10 +834,9 @@ def photo_noise(image: np.ndarray) -> float:
     return estimate_noise(_region_gray(image[y0:y0 + 1024, x0:x0 + 1024]))
 
 
-def _padded_tile(image: np.ndarray, y: int, x: int, core: int, margin: int, size: int) -> np.ndarray:
-    """size x size window starting at (y - margin, x - margin), mirrored where it leaves the image."""
+def _padded_tile(image: np.ndarray, y0: int, x0: int, size: int) -> np.ndarray:
+    """size x size window with top-left corner (y0, x0), mirrored where it leaves the image."""
     h, w = image.shape[:2]
-    y0, x0 = y - margin, x - margin
     ya, xa = max(y0, 0), max(x0, 0)
     yb, xb = min(y0 + size, h), min(x0 + size, w)
     tile = image[ya:yb, xa:xb]
@@ -702,7 +862,7 @@ def deblur_preview(
     x, y = min(max(x, 0), w - 1), min(max(y, 0), h - 1)
     bw, bh = max(1, min(bw, w - x)), max(1, min(bh, h - y))
     extent = max([k.extent for k in kernels.values()] + [4])
-    m = 3 * extent + 16
+    m = 2 * max(MIN_MARGIN, int(MARGIN_FACTOR * extent))  # context beyond the tile overlap of a full apply
     ya, yb, xa, xb = max(y - m, 0), min(y + bh + m, h), max(x - m, 0), min(x + bw + m, w)
     probs = _probs_of(blurmap, (h, w))[:, ya:yb, xa:xb]
     # Regularisation is a property of the photo, not the crop: fix it from the full image.
@@ -719,7 +879,7 @@ def _report(progress: Optional[ProgressFn], fraction: float) -> None:
 
 __all__ = [
     "BlurKernel", "Cancelled", "DeblurError", "METHODS", "REGIONS", "CLASS_NAMES",
-    "disk_kernel", "motion_kernel", "kernel_image", "estimate_kernel", "estimate_kernels",
+    "disk_kernel", "motion_kernel", "kernel_image", "kernel_sheet", "photo_noise", "estimate_kernel", "estimate_kernels",
     "estimate_defocus_radius", "estimate_motion_blur", "region_spectrum", "region_weights",
     "deblur", "deblur_preview", "srgb_to_linear", "linear_to_srgb", "estimate_noise",
 ]
