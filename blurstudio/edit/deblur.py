@@ -872,6 +872,31 @@ def deblur_preview(
     return image[y:y + bh, x:x + bw].copy(), after[crop]
 
 
+def loupe_box(centre: tuple[float, float], size: int, shape: tuple[int, int]) -> tuple[int, int, int, int]:
+    """(x, y, width, height) of a size x size crop centred on `centre` = (x, y), kept inside a photo
+    of `shape` = (H, W)."""
+    h, w = shape[:2]
+    bw, bh = min(size, w), min(size, h)
+    x = int(round(centre[0] - bw / 2))
+    y = int(round(centre[1] - bh / 2))
+    return min(max(x, 0), w - bw), min(max(y, 0), h - bh), bw, bh
+
+
+def most_blurred_point(blurmap: BlurMap | np.ndarray, region: str = "auto", kinds: Optional[list[str]] = None) -> tuple[int, int]:
+    """(x, y) at the heart of the largest blurred area (where a loupe shows the most): the maximum
+    of the blur weight averaged over windows of ~1/8 of the photo."""
+    weights = region_weights(blurmap, region)
+    total = sum(weights[k] for k in (kinds or list(weights)) if k in weights)
+    total = np.asarray(total, np.float32)
+    h, w = total.shape
+    step = max(1, int(max(h, w) / 256))  # a coarse grid is plenty and keeps this instant
+    small = np.ascontiguousarray(total[::step, ::step])
+    k = max(3, (max(small.shape) // 8) | 1)
+    smooth = cv2.blur(small, (k, k), borderType=cv2.BORDER_REFLECT)
+    iy, ix = np.unravel_index(int(np.argmax(smooth)), smooth.shape)
+    return int(ix * step + step // 2), int(iy * step + step // 2)
+
+
 def _report(progress: Optional[ProgressFn], fraction: float) -> None:
     if progress is not None:
         progress(float(fraction))
@@ -881,5 +906,5 @@ __all__ = [
     "BlurKernel", "Cancelled", "DeblurError", "METHODS", "REGIONS", "CLASS_NAMES",
     "disk_kernel", "motion_kernel", "kernel_image", "kernel_sheet", "photo_noise", "estimate_kernel", "estimate_kernels",
     "estimate_defocus_radius", "estimate_motion_blur", "region_spectrum", "region_weights",
-    "deblur", "deblur_preview", "srgb_to_linear", "linear_to_srgb", "estimate_noise",
+    "deblur", "deblur_preview", "loupe_box", "most_blurred_point", "srgb_to_linear", "linear_to_srgb", "estimate_noise",
 ]

@@ -11,5 +11,6 @@ PANELS: list[type[EditPanel]] = []
 # Registered panels (one line each):
 from .select import SelectPanel; PANELS.append(SelectPanel)  # noqa: E402, E702
 from .magnify import MagnifyPanel; PANELS.append(MagnifyPanel)  # noqa: E402, E702
+from .deblur import DeblurPanel; PANELS.append(DeblurPanel)  # noqa: E402, E702
 
 __all__ = ["PANELS", "BrushEvent", "EditorContext", "EditPanel", "WorkerJob"]

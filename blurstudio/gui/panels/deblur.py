@@ -1,0 +1,415 @@
+"""The Deblur panel: the estimated blur kernel of each region, a before/after loupe, apply with undo.
+
+All numerical work is `blurstudio.edit.deblur`, run in workers: kernel estimation once per photo /
+blur map / region choice, a loupe crop per change of the controls or of the loupe position (stale
+ones cancelled), optionally the whole photo as a canvas preview, and the full-resolution Apply.
+"""
+
+from __future__ import annotations
+
+import threading
+from typing import Optional
+
+import numpy as np
+from PySide6.QtCore import Qt, QTimer
+from PySide6.QtGui import QImage, QPixmap
+from PySide6.QtWidgets import (
+    QCheckBox,
+    QComboBox,
+    QFormLayout,
+    QGridLayout,
+    QHBoxLayout,
+    QLabel,
+    QPushButton,
+    QSlider,
+    QVBoxLayout,
+    QWidget,
+)
+
+from blurstudio.edit.deblur import (
+    BlurKernel,
+    Cancelled,
+    deblur,
+    deblur_preview,
+    estimate_kernels,
+    kernel_image,
+    loupe_box,
+    most_blurred_point,
+    photo_noise,
+)
+
+from .base import BrushEvent, EditorContext, EditPanel, WorkerJob
+
+LOUPE_SIZE = 160  # photo pixels shown 1:1 in each half of the loupe
+KERNEL_VIEW = 96  # px of a kernel picture
+STRENGTH_STEPS = 100  # slider units per 1.0 of strength
+SMOOTH_STEPS = 10  # slider units per doubling of the regularisation
+PREVIEW_DELAY_MS = 80  # coalesce slider drags into one preview
+REGIONS = (("Auto (by blur map)", "auto"), ("All blur as motion", "motion"), ("All blur as defocus", "defocus"))
+METHODS = (("Wiener (fast)", "wiener"), ("Richardson-Lucy (fewer halos)", "rl"))
+
+
+def _estimate(photo: np.ndarray, blurmap, region: str) -> tuple[dict[str, BlurKernel], float]:
+    return estimate_kernels(photo, blurmap, region), photo_noise(photo)
+
+
+def _pixmap(array: np.ndarray) -> QPixmap:
+    """A QPixmap of an (H, W) or (H, W, 3) uint8 array."""
+    a = np.ascontiguousarray(array)
+    h, w = a.shape[:2]
+    fmt = QImage.Format.Format_Grayscale8 if a.ndim == 2 else QImage.Format.Format_RGB888
+    return QPixmap.fromImage(QImage(a.data, w, h, a.strides[0], fmt).copy())  # copy: own the pixels
+
+
+class DeblurPanel(EditPanel):
+    """Region choice, kernels per region, method, strength, smoothness, loupe, whole-photo preview, apply."""
+
+    title = "Deblur"
+
+    def __init__(self, context: EditorContext, parent: QWidget | None = None) -> None:
+        super().__init__(context, parent)
+        self.kernels: dict[str, BlurKernel] | None = None
+        self.noise: float | None = None
+        self.loupe_centre: tuple[float, float] | None = None
+        self.loupe_images: tuple[np.ndarray, np.ndarray] | None = None  # (before, after), for tests
+        self._kernel_key: tuple | None = None
+        self._estimate_job: WorkerJob | None = None
+        self._loupe_job: WorkerJob | None = None
+        self._loupe_cancel: threading.Event | None = None
+        self._canvas_job: WorkerJob | None = None
+        self._canvas_cancel: threading.Event | None = None
+        self.full_job: WorkerJob | None = None
+        self._active = False
+        self._paused = False  # after Apply / Undo / Redo: the photo on screen is the result
+
+        self.region = QComboBox()
+        for text, value in REGIONS:
+            self.region.addItem(text, value)
+        self.region.setToolTip("Auto: a kernel for each blurred class of the blur map; otherwise every "
+                               "blurred pixel is treated as that kind of blur")
+        self.method = QComboBox()
+        for text, value in METHODS:
+            self.method.addItem(text, value)
+        self.strength = QSlider(Qt.Orientation.Horizontal)
+        self.strength.setRange(0, 2 * STRENGTH_STEPS)
+        self.strength.setValue(STRENGTH_STEPS)
+        self.strength.setToolTip("0% = unchanged, 100% = the full restoration, above = exaggerated")
+        self.strength_label = QLabel()
+        self.smoothness = QSlider(Qt.Orientation.Horizontal)
+        self.smoothness.setRange(-2 * SMOOTH_STEPS, 3 * SMOOTH_STEPS)  # 1/4x .. 8x the automatic value
+        self.smoothness.setValue(0)
+        self.smoothness.setToolTip("Artifact suppression: more = less noise and ringing, less detail")
+        self.smoothness_label = QLabel()
+        self.kernel_box = QGridLayout()
+        self.kernel_views: list[tuple[QLabel, QLabel]] = []
+        self.before = QLabel()
+        self.after = QLabel()
+        for label in (self.before, self.after):
+            label.setFixedSize(LOUPE_SIZE, LOUPE_SIZE)
+            label.setAlignment(Qt.AlignmentFlag.AlignCenter)
+            label.setStyleSheet("background: #202020;")
+        self.follow = QCheckBox("Click the photo to move the loupe")
+        self.follow.setChecked(True)
+        self.follow.setToolTip("While on, clicks and drags on the photo place the loupe instead of panning")
+        self.whole = QCheckBox("Preview on the whole photo")
+        self.whole.setToolTip("Deblur the whole photo for the canvas (takes a few seconds on large photos)")
+        self.apply_button = QPushButton("Apply")
+        self.status = QLabel()
+        self.status.setWordWrap(True)
+
+        form = QFormLayout()
+        form.addRow("Region", self.region)
+        form.addRow("Method", self.method)
+        strength_row = QHBoxLayout()
+        strength_row.addWidget(self.strength, 1)
+        strength_row.addWidget(self.strength_label)
+        form.addRow("Strength", strength_row)
+        smooth_row = QHBoxLayout()
+        smooth_row.addWidget(self.smoothness, 1)
+        smooth_row.addWidget(self.smoothness_label)
+        form.addRow("Smoothness", smooth_row)
+        loupe = QGridLayout()
+        loupe.addWidget(QLabel("Before"), 0, 0, Qt.AlignmentFlag.AlignHCenter)
+        loupe.addWidget(QLabel("After"), 0, 1, Qt.AlignmentFlag.AlignHCenter)
+        loupe.addWidget(self.before, 1, 0)
+        loupe.addWidget(self.after, 1, 1)
+        layout = QVBoxLayout(self)
+        layout.addWidget(QLabel("Estimated blur kernels"))
+        layout.addLayout(self.kernel_box)
+        layout.addLayout(form)
+        layout.addLayout(loupe)
+        layout.addWidget(self.follow)
+        layout.addWidget(self.whole)
+        layout.addWidget(self.apply_button)
+        layout.addWidget(self.status)
+        layout.addStretch(1)
+
+        self._timer = QTimer(self)
+        self._timer.setSingleShot(True)
+        self._timer.setInterval(PREVIEW_DELAY_MS)
+        self._timer.timeout.connect(self._start_previews)
+
+        self.region.currentIndexChanged.connect(self._inputs_changed)
+        self.method.currentIndexChanged.connect(self._settings_changed)
+        self.strength.valueChanged.connect(self._settings_changed)
+        self.smoothness.valueChanged.connect(self._settings_changed)
+        self.whole.toggled.connect(self._whole_toggled)
+        self.follow.toggled.connect(self._follow_toggled)
+        self.apply_button.clicked.connect(self.apply)
+        context.photo_opened.connect(self._photo_opened)
+        context.photo_changed.connect(self._photo_changed)
+        context.blurmap_changed.connect(self._blurmap_changed)
+        self._update_labels()
+        self._update_enabled()
+
+    # --- settings -------------------------------------------------------------------------------
+    def settings(self) -> dict:
+        """Keyword arguments of `deblur` chosen in the panel."""
+        return {
+            "region": self.region.currentData(),
+            "method": self.method.currentData(),
+            "strength": self.strength.value() / STRENGTH_STEPS,
+            "regularisation": 2.0 ** (self.smoothness.value() / SMOOTH_STEPS),
+        }
+
+    def _update_labels(self) -> None:
+        s = self.settings()
+        self.strength_label.setText(f"{100 * s['strength']:.0f}%")
+        self.smoothness_label.setText(f"{s['regularisation']:.2g}×")
+
+    def _update_enabled(self) -> None:
+        ctx = self.context
+        ready = ctx.photo is not None and ctx.blurmap is not None
+        for w in (self.region, self.method, self.strength, self.smoothness, self.whole, self.follow):
+            w.setEnabled(ready)
+        busy = self.full_job is not None and self.full_job.running
+        self.apply_button.setEnabled(ready and bool(self.kernels) and not busy)
+        if ctx.photo is None:
+            self.status.setText("Open a photo.")
+        elif ctx.blurmap is None:
+            self.status.setText("Waiting for the blur map (detect blur first).")
+
+    # --- lifecycle ------------------------------------------------------------------------------
+    def activate(self) -> None:
+        self._active = True
+        self._paused = False
+        self._follow_toggled(self.follow.isChecked())
+        self._ensure_kernels()
+
+    def deactivate(self) -> None:
+        self._active = False
+        self._timer.stop()
+        self._cancel_previews()
+
+    def _photo_opened(self) -> None:
+        self.loupe_centre = None
+        self._inputs_changed()
+
+    def _photo_changed(self) -> None:
+        # After Apply, Undo or Redo the photo on screen is the result: no automatic canvas preview
+        # (it would deblur the deblurred photo) until a control is touched.
+        self._paused = True
+        if self._active:
+            self.context.show_preview(None)
+        self._inputs_changed()
+
+    def _blurmap_changed(self) -> None:
+        self._paused = False
+        self._inputs_changed()
+
+    def _inputs_changed(self) -> None:
+        """Photo, blur map or region choice changed: the kernels must be estimated again."""
+        self.kernels = None
+        self._kernel_key = None
+        self._cancel_previews()
+        if self._estimate_job is not None:
+            self._estimate_job.discard()
+            self._estimate_job = None
+        self._show_kernels({})
+        self._update_enabled()
+        if self._active:
+            self._ensure_kernels()
+
+    def _key(self) -> tuple:
+        ctx = self.context
+        return (ctx.edit_generation, id(ctx.photo), id(ctx.blurmap), self.region.currentData())
+
+    def _ensure_kernels(self) -> None:
+        ctx = self.context
+        if ctx.photo is None or ctx.blurmap is None:
+            self._update_enabled()
+            return
+        key = self._key()
+        if self.kernels is not None and key == self._kernel_key:
+            self._schedule_previews()
+            return
+        if self._estimate_job is not None and self._estimate_job.running and key == self._kernel_key:
+            return
+        if self._estimate_job is not None:
+            self._estimate_job.discard()
+        self._kernel_key = key
+        self.status.setText("Estimating the blur kernels…")
+        self._estimate_job = ctx.run_in_worker(
+            _estimate, ctx.photo, ctx.blurmap, self.region.currentData(),
+            on_result=lambda result, key=key: self._kernels_ready(result, key),
+            on_error=self._failed,
+        )
+
+    def _kernels_ready(self, result: tuple[dict[str, BlurKernel], float], key: tuple) -> None:
+        if key != self._key():
+            return  # inputs changed meanwhile; a new estimate is on its way
+        self.kernels, self.noise = result
+        self._show_kernels(self.kernels)
+        if not self.kernels:
+            self.status.setText("No blurred region is large and textured enough to measure its blur kernel.")
+        else:
+            self.status.setText("")
+            if self.loupe_centre is None:
+                ctx = self.context
+                self.loupe_centre = most_blurred_point(ctx.blurmap, self.region.currentData(), list(self.kernels))
+        self._update_enabled()
+        self._schedule_previews()
+
+    def _show_kernels(self, kernels: dict[str, BlurKernel]) -> None:
+        for picture, caption in self.kernel_views:
+            self.kernel_box.removeWidget(picture)
+            self.kernel_box.removeWidget(caption)
+            picture.deleteLater()
+            caption.deleteLater()
+        self.kernel_views = []
+        for column, kernel in enumerate(kernels.values()):
+            picture = QLabel()
+            picture.setPixmap(_pixmap(kernel_image(kernel, KERNEL_VIEW)))
+            picture.setToolTip(f"{kernel.describe()}; estimated from {kernel.patches} patches, "
+                               f"confidence {kernel.score:.2f}")
+            caption = QLabel(kernel.describe())
+            caption.setWordWrap(True)
+            self.kernel_box.addWidget(picture, 0, column, Qt.AlignmentFlag.AlignHCenter)
+            self.kernel_box.addWidget(caption, 1, column, Qt.AlignmentFlag.AlignHCenter)
+            self.kernel_views.append((picture, caption))
+
+    # --- loupe position -------------------------------------------------------------------------
+    def _follow_toggled(self, on: bool) -> None:
+        if not self._active:
+            return
+        if on:
+            self.context.begin_brush(self._brush, radius=LOUPE_SIZE / 2)
+        else:
+            self.context.end_brush()
+
+    def _brush(self, event: BrushEvent) -> None:
+        self.move_loupe(event.x, event.y)
+
+    def move_loupe(self, x: float, y: float) -> None:
+        """Centre the loupe on photo pixel (x, y) and refresh it."""
+        self.loupe_centre = (float(x), float(y))
+        self._paused = False
+        if self.kernels:
+            self._timer.start()
+
+    # --- previews -------------------------------------------------------------------------------
+    def _settings_changed(self) -> None:
+        self._update_labels()
+        self._paused = False
+        self._schedule_previews()
+
+    def _whole_toggled(self, on: bool) -> None:
+        if not on:
+            self._cancel_canvas()
+            if self._active:
+                self.context.show_preview(None)
+        self._settings_changed()
+
+    def _schedule_previews(self) -> None:
+        if self._active and self.kernels:
+            self._timer.start()
+
+    def _cancel_canvas(self) -> None:
+        if self._canvas_cancel is not None:
+            self._canvas_cancel.set()
+        if self._canvas_job is not None:
+            self._canvas_job.discard()
+        self._canvas_job = self._canvas_cancel = None
+
+    def _cancel_previews(self) -> None:
+        if self._loupe_cancel is not None:
+            self._loupe_cancel.set()
+        if self._loupe_job is not None:
+            self._loupe_job.discard()
+        self._loupe_job = self._loupe_cancel = None
+        self._cancel_canvas()
+
+    def _start_previews(self) -> None:
+        ctx = self.context
+        if not self._active or not self.kernels or ctx.photo is None or ctx.blurmap is None:
+            return
+        self._cancel_previews()
+        options = dict(self.settings(), noise=self.noise)
+        if self.loupe_centre is not None:
+            box = loupe_box(self.loupe_centre, LOUPE_SIZE, ctx.photo.shape)
+            cancel = threading.Event()
+            self._loupe_cancel = cancel
+            self._loupe_job = ctx.run_in_worker(
+                deblur_preview, ctx.photo, ctx.blurmap, box, self.kernels, cancel=cancel.is_set, **options,
+                on_result=self._show_loupe, on_error=self._failed,
+            )
+        if self.whole.isChecked() and not self._paused:
+            cancel = threading.Event()
+            self._canvas_cancel = cancel
+            self.status.setText("Deblurring the whole photo for the preview…")
+            self._canvas_job = ctx.run_in_worker(
+                deblur, ctx.photo, ctx.blurmap, self.kernels, cancel=cancel.is_set, **options,
+                on_result=self._show_canvas, on_error=self._failed,
+            )
+
+    def _show_loupe(self, pair: tuple[np.ndarray, np.ndarray]) -> None:
+        self.loupe_images = pair
+        self.before.setPixmap(_pixmap(pair[0]))
+        self.after.setPixmap(_pixmap(pair[1]))
+
+    def _show_canvas(self, image: np.ndarray) -> None:
+        self._canvas_job = self._canvas_cancel = None
+        self.status.setText("")
+        if self._active and self.whole.isChecked():
+            self.context.show_preview(image)
+
+    def _failed(self, error: BaseException) -> None:
+        if isinstance(error, Cancelled):
+            return
+        self.status.setText("")
+        self._update_enabled()
+        self.context.report_error("Deblur failed", str(error))
+
+    # --- apply ----------------------------------------------------------------------------------
+    def apply(self) -> Optional[WorkerJob]:
+        """Deblur the whole photo at full resolution and replace it (one undoable step)."""
+        ctx = self.context
+        if not self.kernels or ctx.photo is None or ctx.blurmap is None:
+            return None
+        if self.full_job is not None and self.full_job.running:
+            return None
+        settings = self.settings()
+        names = ", ".join(k.describe() for k in self.kernels.values())
+        description = f"Deblur ({names}, {100 * settings['strength']:.0f}%)"
+        self.status.setText("Deblurring at full resolution…")
+        self.full_job = ctx.run_in_worker(
+            deblur, ctx.photo, ctx.blurmap, self.kernels, noise=self.noise, **settings,
+            on_result=lambda image: self._applied(image, description), on_error=self._full_failed,
+        )
+        self._update_enabled()
+        return self.full_job
+
+    def _full_failed(self, error: BaseException) -> None:
+        self.full_job = None
+        self._failed(error)
+
+    def _applied(self, image: np.ndarray, description: str) -> None:
+        self.full_job = None
+        self.status.setText("")
+        if self.context.photo is not None and image.shape == self.context.photo.shape:
+            self.context.apply_edit(image, description)
+            self.context.notify(f"{description} applied (Ctrl+Z to undo)")
+        self._update_enabled()
+
+
+__all__ = ["DeblurPanel", "LOUPE_SIZE"]
