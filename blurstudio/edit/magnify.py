@@ -42,8 +42,8 @@ _FINER_SCALE_BIAS = 0.7  # per scale step: finer scales resolve nearby edges bet
 _LAYER_RATIO = 1.4  # consecutive layer radii differ by this factor
 _LAYER_KERNEL_RADIUS = 4.0  # a layer is rendered at a scale where its kernel radius is at most this
 _GAUSSIAN_LAYER_RADIUS = 2.5  # layers up to this radius use a Gaussian (shape invisible, much cheaper)
-_HIGHLIGHT_KNEE = 0.5  # linear-light level above which highlights are boosted...
-_HIGHLIGHT_POWER = 4.0  # ...steeply, so that mostly near-white pixels (light sources) bloom
+_HIGHLIGHT_KNEE = 0.5  # linear-light level above which highlights are boosted (with a 4th power,
+# steeply, so that mostly near-white pixels, the light sources, bloom)
 _MATTE_HOLE = 0.1  # pixels with matte above this are treated as subject (filled behind) before blurring
 _STRIP_ROWS = 256
 
@@ -230,8 +230,13 @@ _LUMA = np.array([[0.2126, 0.7152, 0.0722]], np.float32)  # Rec. 709 luminance o
 def _boost(v: np.ndarray, boost: float) -> np.ndarray:
     """Highlight boost of a linear luminance: identity below the knee, then a steep rise so that mostly
     near-white (clipped) pixels get brighter, as the light sources they stand for are; f(1) = 1 + boost."""
-    u = np.maximum(v - _HIGHLIGHT_KNEE, 0.0) * (1.0 / (1.0 - _HIGHLIGHT_KNEE))
-    return v + boost * u**_HIGHLIGHT_POWER
+    u = np.maximum(v - _HIGHLIGHT_KNEE, 0.0)
+    u *= 1.0 / (1.0 - _HIGHLIGHT_KNEE)
+    u *= u
+    u *= u  # the 4th power, without a slow pow()
+    u *= boost
+    u += v
+    return u
 
 
 @functools.lru_cache(maxsize=8)
@@ -246,6 +251,19 @@ def _unboost(y: np.ndarray, boost: float) -> np.ndarray:
         return np.asarray(y)
     boosted, grid = _unboost_table(boost)
     return np.interp(y, boosted, grid).astype(np.float32)
+
+
+_RATIO_LUT_SIZE = 4096
+
+
+@functools.lru_cache(maxsize=8)
+def _unboost_ratio_lut(boost: float) -> np.ndarray:
+    """unboost(y) / y for y = top * (i / (n - 1)) ** 2 (sqrt-spaced: fine where the curve bends)."""
+    top = 1.0 + boost
+    y = top * np.linspace(0.0, 1.0, _RATIO_LUT_SIZE) ** 2
+    ratio = np.ones_like(y)
+    ratio[1:] = _unboost(y[1:], boost) / y[1:]
+    return ratio.astype(np.float32)
 
 
 def _boosted_linear(photo: np.ndarray, boost: float) -> np.ndarray:
@@ -265,9 +283,10 @@ def _unboost_rows(acc: np.ndarray, boost: float) -> np.ndarray:
     curve, colour kept. Exact on flat areas; a bright point spread out keeps its extra light."""
     if boost > 0:
         luma = cv2.transform(acc, _LUMA)
-        ratio = _unboost(luma, boost)
-        ratio /= np.maximum(luma, 1e-6)
-        acc *= ratio[..., None]
+        idx = cv2.sqrt(np.clip(luma, 0.0, 1.0 + boost) * (1.0 / (1.0 + boost)))
+        idx *= _RATIO_LUT_SIZE - 1
+        idx += 0.5
+        acc *= _unboost_ratio_lut(boost)[idx.astype(np.int32)][..., None]
     return acc
 
 
