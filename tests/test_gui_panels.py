@@ -31,11 +31,12 @@ class DemoPanel(EditPanel):
 @pytest.fixture
 def window(qtbot, tmp_path, tiny_model_path, monkeypatch):
     Dialogs().install(monkeypatch)
-    monkeypatch.setattr("blurstudio.gui.window.PANELS", [DemoPanel])
+    monkeypatch.setattr("blurstudio.gui.window.panel_classes", lambda: [DemoPanel])
     w = MainWindow(temporary_settings(tmp_path, model=str(tiny_model_path)))
     qtbot.addWidget(w)
     w.resize(900, 650)
     w.show()
+    w.load_panels()
     w.open_photo(make_photo(tmp_path / "p.png"))
     qtbot.waitUntil(lambda: w.context.blurmap is not None and w.overlay_ready(), timeout=TIMEOUT)
     yield w
@@ -103,10 +104,13 @@ def test_switching_tabs_clears_preview_and_brush(qtbot, window, monkeypatch):
 @pytest.mark.parametrize("panel_class", PANELS, ids=lambda c: c.__name__)
 def test_registered_panels_start_in_the_window(qtbot, tmp_path, tiny_model_path, monkeypatch, panel_class):
     dialogs = Dialogs().install(monkeypatch)
-    monkeypatch.setattr("blurstudio.gui.window.PANELS", [panel_class])
+    monkeypatch.setattr("blurstudio.gui.window.panel_classes", lambda: [panel_class])
     w = MainWindow(temporary_settings(tmp_path, model=str(tiny_model_path)))
     qtbot.addWidget(w)
+    # Only construction and activation are checked here: background jobs (e.g. JIT warm-ups) are not run.
+    monkeypatch.setattr(w.context, "run_in_worker", lambda fn, *a, **k: None)
     w.show()
+    w.load_panels()
     try:
         assert len(w.panels) == 1 and w.panel_tabs.tabText(0) == panel_class.title
         w.panel_tabs.tabBarClicked.emit(0)  # activate without a photo: must not fail

@@ -32,7 +32,7 @@ def dialogs(monkeypatch):
 @pytest.fixture(autouse=True)
 def no_edit_panels(monkeypatch):
     """These tests are about the window; the registered panels have tests of their own."""
-    monkeypatch.setattr("blurstudio.gui.window.PANELS", [])
+    monkeypatch.setattr("blurstudio.gui.window.panel_classes", lambda: [])
 
 
 @pytest.fixture
@@ -238,6 +238,7 @@ def test_no_argument_start_shows_the_sample(qtbot, tmp_path, tiny_model_path, mo
     try:
         _wait_for_map(qtbot, w)
         assert w.context.photo_path == sample and w.windowTitle().startswith("sample.png")
+        qtbot.waitUntil(lambda: w._panels_loaded, timeout=TIMEOUT)  # after the first paint
     finally:
         w.shutdown()
 

@@ -21,7 +21,7 @@ from PySide6.QtWidgets import (
 )
 
 from .imaging import Pyramid
-from .panels.base import BrushEvent, EditorContext
+from .context import BrushEvent, EditorContext
 
 CANVAS_BACKGROUND = QColor(38, 38, 40)
 MAP_BACKGROUND = QColor(20, 20, 22)  # behind the map in "map only" mode
@@ -79,6 +79,7 @@ class CanvasView(QGraphicsView):
     hovered = Signal(int, int)  # photo pixel under the cursor, (-1, -1) outside
     zoom_changed = Signal(float)
     split_moved = Signal(float)
+    first_painted = Signal()
 
     def __init__(self, context: EditorContext, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -118,6 +119,7 @@ class CanvasView(QGraphicsView):
         self._space_down = False
         self._painting = False
         self._panning_from: QPoint | None = None
+        self._painted = False
         context.brush_changed.connect(self._brush_changed)
         self._apply_mode()
 
@@ -373,6 +375,9 @@ class CanvasView(QGraphicsView):
     # --- painting on top -------------------------------------------------------------------
     def drawForeground(self, painter: QPainter, rect: QRectF) -> None:  # noqa: N802
         super().drawForeground(painter, rect)
+        if not self._painted:
+            self._painted = True
+            self.first_painted.emit()
         painter.save()
         painter.resetTransform()  # viewport coordinates from here on
         vw, vh = self.viewport().width(), self.viewport().height()

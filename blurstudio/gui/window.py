@@ -11,6 +11,7 @@ import math
 import os
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 from PySide6.QtCore import QSettings, QSize, Qt, QThreadPool, QTimer, Slot
@@ -43,12 +44,22 @@ from .detection import DetectionResult, DetectionSettings, DetectionThread, Dete
 from .dialogs import AboutDialog, SettingsDialog
 from .imaging import Pyramid, pyramid_from_array
 from .overlay_controls import OverlayControls, action_tooltip
-from .panels import PANELS, EditorContext, EditPanel, WorkerJob
+from .context import EditorContext, WorkerJob
 from .settings import PALETTES, Preferences, app_settings, model_available, read_model_card
+
+if TYPE_CHECKING:
+    from .panels.base import EditPanel
 
 APP_NAME = "Blur Studio"
 QUICK_OVERLAY_SIDE = 1024  # a subsampled overlay shows first on large photos
 PHOTO_FILTER = "Photos (" + " ".join(f"*{s}" for s in READ_SUFFIXES) + ");;All files (*)"
+
+
+def panel_classes() -> list[type]:
+    """The registered editing panels (importing them and their libraries)."""
+    from .panels import PANELS
+
+    return list(PANELS)
 
 
 @dataclass
@@ -192,23 +203,14 @@ class MainWindow(QMainWindow):
         self.panel_tabs = QTabWidget()
         self.panel_tabs.setDocumentMode(True)
         self.panels: list[EditPanel] = []
-        for panel_class in PANELS:
-            try:
-                panel = panel_class(self.context)
-            except Exception as e:  # noqa: BLE001 - one broken panel must not stop the editor
-                placeholder = QLabel(f"This panel could not start:\n{type(e).__name__}: {e}")
-                placeholder.setWordWrap(True)
-                self.panel_tabs.addTab(placeholder, getattr(panel_class, "title", panel_class.__name__))
-                continue
-            self.panels.append(panel)
-            self.panel_tabs.addTab(panel, panel.title)
-        if not self.panels and self.panel_tabs.count() == 0:
-            empty = QLabel("Editing tools (selection, blur magnification, deblurring) appear here.")
-            empty.setObjectName("hint")
-            empty.setWordWrap(True)
-            empty.setAlignment(Qt.AlignmentFlag.AlignTop | Qt.AlignmentFlag.AlignLeft)
-            empty.setContentsMargins(10, 10, 10, 10)
-            self.panel_tabs.addTab(empty, "Edit")
+        self._panels_loaded = False
+        loading = QLabel("Loading editing tools…")
+        loading.setObjectName("hint")
+        loading.setAlignment(Qt.AlignmentFlag.AlignTop | Qt.AlignmentFlag.AlignLeft)
+        loading.setContentsMargins(10, 10, 10, 10)
+        self.panel_tabs.addTab(loading, "Edit")
+        # The panels (and their libraries) load right after the window first paints: it appears at once.
+        self.canvas.first_painted.connect(self._schedule_panels, Qt.ConnectionType.QueuedConnection)
         self._active_panel: EditPanel | None = None
         self.panel_tabs.currentChanged.connect(self._panel_tab_changed)
         self.panel_tabs.tabBarClicked.connect(self._panel_tab_changed)
@@ -222,6 +224,41 @@ class MainWindow(QMainWindow):
         self.resizeDocks([self.map_dock, self.edit_dock], [380, 420], Qt.Orientation.Vertical)
         # A panel becomes active when the user starts using it (not at startup, so the blur map shows first).
         QApplication.instance().focusChanged.connect(self._focus_changed)
+
+    @Slot()
+    def _schedule_panels(self) -> None:
+        QTimer.singleShot(0, self.load_panels)
+
+    def load_panels(self) -> None:
+        """Import the registered editing panels and add them as tabs (once)."""
+        if self._panels_loaded:
+            return
+        self._panels_loaded = True
+        try:
+            classes = panel_classes()
+        except Exception as e:  # noqa: BLE001 - a broken panel module must not stop the editor
+            classes = []
+            self.show_error("Editing tools unavailable", f"The editing panels could not be loaded: {type(e).__name__}: {e}")
+        self.panel_tabs.blockSignals(True)
+        self.panel_tabs.clear()
+        for panel_class in classes:
+            try:
+                panel = panel_class(self.context)
+            except Exception as e:  # noqa: BLE001 - one broken panel must not stop the editor
+                placeholder = QLabel(f"This panel could not start:\n{type(e).__name__}: {e}")
+                placeholder.setWordWrap(True)
+                self.panel_tabs.addTab(placeholder, getattr(panel_class, "title", panel_class.__name__))
+                continue
+            self.panels.append(panel)
+            self.panel_tabs.addTab(panel, panel.title)
+        if self.panel_tabs.count() == 0:
+            empty = QLabel("Editing tools (selection, blur magnification, deblurring) appear here.")
+            empty.setObjectName("hint")
+            empty.setWordWrap(True)
+            empty.setAlignment(Qt.AlignmentFlag.AlignTop | Qt.AlignmentFlag.AlignLeft)
+            empty.setContentsMargins(10, 10, 10, 10)
+            self.panel_tabs.addTab(empty, "Edit")
+        self.panel_tabs.blockSignals(False)
 
     def _action(self, text: str, slot, shortcut=None, icon: QStyle.StandardPixmap | None = None, checkable=False, tip="") -> QAction:
         action = QAction(text, self)
@@ -871,14 +908,14 @@ class MainWindow(QMainWindow):
         if self._active_panel is not None and self._active_panel is widget:
             return
         self.leave_panel()
-        if isinstance(widget, EditPanel):
+        if widget in self.panels:
             self._active_panel = widget
             widget.activate()
 
     @Slot(QWidget, QWidget)
     def _focus_changed(self, old: QWidget | None, new: QWidget | None) -> None:
         current = self.panel_tabs.currentWidget()
-        if new is not None and isinstance(current, EditPanel) and current is not self._active_panel:
+        if new is not None and current in self.panels and current is not self._active_panel:
             if current is new or current.isAncestorOf(new):
                 self._panel_tab_changed(self.panel_tabs.currentIndex())
 
