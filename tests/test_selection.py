@@ -131,10 +131,13 @@ def test_unknown_band_scales_with_photo_size():
     assert fractions[1] == pytest.approx(fractions[0], rel=0.3)
 
 
-def test_edge_width_zero_gives_the_hard_blur_map_edge():
+@pytest.mark.parametrize("working_pixels", [S.WORKING_PIXELS, 5_000])
+def test_edge_width_zero_gives_the_hard_blur_map_edge(working_pixels):
     photo, _, blurmap = make_scene()
-    sel = S.select(photo, blurmap, "sharp", edge_width=0)
+    sel = S.select(photo, blurmap, "sharp", edge_width=0, working_pixels=working_pixels)
     assert set(np.unique(sel.alpha)) <= {0.0, 1.0}
+    # at a reduced working scale the edge is interpolated, not blocks of working pixels
+    assert iou(sel.alpha > 0.5, blurmap.probs[0] >= 0.5) >= 0.97
 
 
 # --- scribbles ---------------------------------------------------------------------------

@@ -325,14 +325,28 @@ def guided_upsample(
     for y0 in range(0, H, rows):
         y1 = min(H, y0 + rows)
         c = _resize_rows(coeffs, H, W, y0, y1)
-        known = _resize_rows(trimap, H, W, y0, y1, nearest=True)
+        # Bilinear, so that only pixels whose every working neighbour is known get clamped: a
+        # nearest-neighbour clamp would print the working pixel grid along the band's border.
+        known = _resize_rows(trimap, H, W, y0, y1)
         guide = photo[y0:y1].astype(np.float32) * np.float32(1.0 / 255.0)
         q = c[..., 3] + c[..., 0] * guide[..., 0] + c[..., 1] * guide[..., 1] + c[..., 2] * guide[..., 2]
-        q[known >= INSIDE] = 1.0
-        q[known <= OUTSIDE] = 0.0
+        q[known >= INSIDE - 1e-6] = 1.0
+        q[known <= OUTSIDE + 1e-6] = 0.0
         np.clip(q, 0.0, 1.0, out=out[y0:y1])
         if progress is not None:
             progress(y1 / H)
+    return out
+
+
+def upsample_mask(mask: np.ndarray, size: tuple[int, int], strip_pixels: int = STRIP_PIXELS) -> np.ndarray:
+    """A hard 0/1 mask brought to `size` (H, W) with smooth (bilinear, thresholded) edges, not blocks."""
+    H, W = size
+    small = np.ascontiguousarray(mask, np.float32)
+    out = np.empty((H, W), np.float32)
+    rows = max(8, strip_pixels // max(W, 1))
+    for y0 in range(0, H, rows):
+        y1 = min(H, y0 + rows)
+        out[y0:y1] = _resize_rows(small, H, W, y0, y1) >= 0.5
     return out
 
 
@@ -410,8 +424,10 @@ def select(
     t0 = time.perf_counter()
     if (h, w) == (H, W):
         alpha = alpha_small
-    elif message and _is_constant(alpha_small):  # empty / full: no edges to upsample
+    elif _is_constant(alpha_small):  # empty / full: no edges to upsample
         alpha = np.full((H, W), float(alpha_small.flat[0]), np.float32)
+    elif message or not ((trimap > OUTSIDE) & (trimap < INSIDE)).any():  # a hard edge, not a matte
+        alpha = upsample_mask(alpha_small, (H, W))
     else:
         coeffs = guided_coefficients(small, alpha_small)
         report(0.65)
