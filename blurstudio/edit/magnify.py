@@ -45,7 +45,7 @@ _GAUSSIAN_LAYER_RADIUS = 2.5  # layers up to this radius use a Gaussian (shape i
 _HIGHLIGHT_KNEE = 0.5  # linear-light level above which highlights are boosted (with a 4th power,
 # steeply, so that mostly near-white pixels, the light sources, bloom)
 _MATTE_HOLE = 0.1  # pixels with matte above this are treated as subject (filled behind) before blurring
-_STRIP_ROWS = 256
+_STRIP_ROWS = 256  # even: strips halve exactly
 
 ProgressFn = Callable[[float], None]
 CancelFn = Callable[[], bool]
@@ -134,25 +134,23 @@ def _fast_guided_filter(guide_full: np.ndarray, src_small: np.ndarray, radius: i
     return _resize(a, full, cv2.INTER_LINEAR) * guide_full + _resize(b, full, cv2.INTER_LINEAR)
 
 
-def push_pull(
-    values: np.ndarray, weights: np.ndarray, coarsest: int = 1, overwrite_values: bool = False
-) -> list[np.ndarray]:
+def push_pull(values: np.ndarray, weights: np.ndarray) -> list[np.ndarray]:
     """Fill unknown pixels from known ones (Gortler et al.'s push-pull normalised convolution).
 
     values: (H, W) or (H, W, C) float32; weights: (H, W) in [0, 1], 1 = known. Returns the filled image at
     every pyramid level, finest first: level 0 keeps known pixels (blended by weight) and fills the rest
-    smoothly from ever coarser averages of known pixels. overwrite_values: use `values` (float32) as
-    scratch memory instead of copying it (large images).
+    smoothly from ever coarser averages of known pixels.
     """
     w = np.clip(weights.astype(np.float32, copy=False), 0.0, 1.0)
-    expand = (lambda x: x[..., None]) if values.ndim == 3 else (lambda x: x)
-    if overwrite_values and values.dtype == np.float32:
-        values *= expand(w)
-        premultiplied = values
-    else:
-        premultiplied = values.astype(np.float32) * expand(w)
-    sums, wts = [premultiplied], [w]
-    while min(sums[-1].shape[:2]) > max(coarsest, 1) * 2:  # push: premultiplied averages
+    premultiplied = values.astype(np.float32) * (w[..., None] if values.ndim == 3 else w)
+    return _push_pull_premultiplied(premultiplied, w)
+
+
+def _push_pull_premultiplied(sums0: np.ndarray, w0: np.ndarray) -> list[np.ndarray]:
+    """push_pull given the finest level as weight * value (float32) and its weights."""
+    expand = (lambda x: x[..., None]) if sums0.ndim == 3 else (lambda x: x)
+    sums, wts = [sums0], [w0]
+    while min(sums[-1].shape[:2]) > 2:  # push: premultiplied averages
         h, wd = sums[-1].shape[:2]
         size = ((h + 1) // 2, (wd + 1) // 2)
         sums.append(_resize(sums[-1], size, cv2.INTER_AREA))
@@ -163,15 +161,13 @@ def push_pull(
     filled = sums[-1] / expand(np.maximum(top_w, 1e-12))
     # Cells with no known pixel at the top take the global mean.
     mean = sums[-1].reshape(-1, *sums[-1].shape[2:]).sum(0) / top_w.sum()
-    empty = top_w <= 1e-12
-    filled[empty] = mean
+    filled[top_w <= 1e-12] = mean
     out = [filled]
     for i in range(len(sums) - 2, -1, -1):
         # pull: wt * (own average) + (1 - wt) * (coarser estimate), where wt * own average = sums[i]
         up = _resize(out[-1], sums[i].shape[:2], cv2.INTER_LINEAR)
         up *= expand(1.0 - wts[i])
         up += sums[i]
-        sums[i] = None  # free the full-resolution premultiplied copy as soon as it is used
         out.append(up)
     return out[::-1]
 
@@ -527,56 +523,94 @@ def _layer_coordinate(extra: np.ndarray, n_layers: int) -> np.ndarray:
     return np.minimum(coord, float(n_layers - 1), out=coord)
 
 
-def _background_source(boosted: np.ndarray, matte: np.ndarray) -> list[np.ndarray]:
-    """The boosted linear photo with the subject removed and filled from the background, at every
-    pyramid level (level i is 2^-i in size). Overwrites `boosted`."""
+def _known_background(matte: np.ndarray) -> np.ndarray:
+    """Weight of each pixel as a sample of the background: 0 on the subject and on its edge pixels
+    (they carry subject colour), 1 where the matte is 0."""
     known = 1.0 - np.clip(matte * (1.0 / _MATTE_HOLE), 0.0, 1.0)
-    known = cv2.erode(known, np.ones((3, 3), np.uint8))  # edge pixels carry subject colour: fill them too
+    known = cv2.erode(known, np.ones((3, 3), np.uint8))
     if float(known.max()) <= 0.0:
         known = np.ones_like(known)  # all subject: nothing behind it to recover, blur what is there
-    return push_pull(boosted, known, overwrite_values=True)
+    return known
+
+
+class _BackgroundSource:
+    """The boosted linear photo with the subject removed and its hole filled from the background
+    (push-pull weighted by the known-background weight), as a pyramid. The full-resolution level is
+    never stored: `rows` makes it on demand from the photo, the weights and the filled half level."""
+
+    def __init__(self, photo: np.ndarray, matte: np.ndarray, boost: float) -> None:
+        h, w = photo.shape[:2]
+        self.photo, self.boost, self.shape = photo, boost, (h, w)
+        self.known = _known_background(matte)
+        half = ((h + 1) // 2, (w + 1) // 2)
+        sums = np.empty(half + (3,), np.float32)
+        wts = np.empty(half, np.float32)
+        for y0 in range(0, h, _STRIP_ROWS):  # even strips: their halves tile the half-size level
+            y1 = min(h, y0 + _STRIP_ROWS)
+            rows = _boosted_linear(photo[y0:y1], boost)
+            rows *= self.known[y0:y1, :, None]
+            hy0, hy1 = y0 // 2, (y1 + 1) // 2
+            sums[hy0:hy1] = cv2.resize(rows, (half[1], hy1 - hy0), interpolation=cv2.INTER_AREA).reshape(hy1 - hy0, half[1], 3)
+            wts[hy0:hy1] = cv2.resize(self.known[y0:y1], (half[1], hy1 - hy0), interpolation=cv2.INTER_AREA).reshape(hy1 - hy0, half[1])
+        self.levels: list[np.ndarray | None] = [None] + _push_pull_premultiplied(sums, wts)
+        self._cached: tuple[tuple[int, int], np.ndarray] | None = None
+
+    def rows(self, y0: int, y1: int) -> np.ndarray:
+        """Rows y0:y1 of the full-resolution level: known pixels as they are, the rest from the half level."""
+        if self._cached is not None and self._cached[0] == (y0, y1):
+            return self._cached[1]
+        rows = _boosted_linear(self.photo[y0:y1], self.boost)
+        up = _upsampled_rows(self.levels[1], self.shape, y0, y1)
+        rows -= up
+        rows *= self.known[y0:y1, :, None]
+        rows += up
+        self._cached = ((y0, y1), rows)
+        return rows
 
 
 def _layer_scale(radius: float) -> float:
     """Scale at which the layer of `radius` (full-res pixels) is rendered. Blurred content is
-    low-frequency, so it can be rendered small and enlarged; the kernel keeps a radius of at least
-    ~2 px (or the full radius when smaller) so the aperture shape survives for large radii."""
+    low-frequency, so it can be rendered at half size or smaller and enlarged; the kernel keeps a
+    radius of at least ~2 px where it can, so the aperture shape survives for large radii."""
     if radius <= _GAUSSIAN_LAYER_RADIUS:
         return 1.0
     kernel_radius = float(np.clip(radius / 2.0, 2.0, _LAYER_KERNEL_RADIUS))
-    return min(1.0, kernel_radius / radius)
+    return min(0.5, kernel_radius / radius)
+
+
+_GAUSSIAN_MARGIN = int(4 * _GAUSSIAN_LAYER_RADIUS / 2.0) + 2  # rows each side (cv2's float kernel: 4 sigma)
 
 
 class _Layer:
     """The background blurred with one aperture radius: an image rendered at a reduced scale and
-    enlarged strip by strip, or (small radii) a Gaussian of the full-resolution source computed strip
-    by strip, so that no full-resolution layer is ever held in memory."""
+    enlarged strip by strip, or (small radii) a Gaussian of the full-resolution background computed
+    strip by strip, so that no full-resolution layer is ever held in memory."""
 
-    def __init__(self, image: np.ndarray | None = None, source: np.ndarray | None = None, sigma: float = 0.0):
+    def __init__(self, image: np.ndarray | None = None, source: _BackgroundSource | None = None, sigma: float = 0.0):
         self.image, self.source, self.sigma = image, source, sigma
 
     def rows(self, full_hw: tuple[int, int], y0: int, y1: int) -> np.ndarray:
         if self.image is not None:
             return _upsampled_rows(self.image, full_hw, y0, y1)
-        margin = int(4 * self.sigma) + 2  # cv2's Gaussian kernel reaches 4 sigma for float images
-        top, bottom = max(0, y0 - margin), min(full_hw[0], y1 + margin)
-        blurred = cv2.GaussianBlur(self.source[top:bottom], (0, 0), self.sigma, borderType=cv2.BORDER_REFLECT)
+        top, bottom = max(0, y0 - _GAUSSIAN_MARGIN), min(full_hw[0], y1 + _GAUSSIAN_MARGIN)
+        blurred = cv2.GaussianBlur(self.source.rows(top, bottom), (0, 0), self.sigma, borderType=cv2.BORDER_REFLECT)
         return blurred[y0 - top : y0 - top + (y1 - y0)]
 
 
-def _render_layer(sources: list[np.ndarray], radius: float, bokeh: str) -> _Layer:
+def _render_layer(source: _BackgroundSource, radius: float, bokeh: str) -> _Layer:
     """The background blurred with an aperture of `radius` (full-res pixels), at a reduced scale."""
-    full_h, full_w = sources[0].shape[:2]
     if radius <= _GAUSSIAN_LAYER_RADIUS:
         # the aperture shape is invisible at a couple of pixels: a separable Gaussian with the disk's
-        # second moment (sigma = r / 2) is much cheaper at full resolution
-        return _Layer(source=sources[0], sigma=radius / 2.0)
+        # second moment (sigma = r / 2), computed per strip at full resolution
+        return _Layer(source=source, sigma=radius / 2.0)
+    full_h, full_w = source.shape
     scale = _layer_scale(radius)
     size = (max(1, int(round(full_h * scale))), max(1, int(round(full_w * scale))))
-    level = 0  # the smallest pyramid level still at least as big as the layer
-    while level + 1 < len(sources) and sources[level + 1].shape[0] >= size[0] and sources[level + 1].shape[1] >= size[1]:
+    levels = source.levels
+    level = 1  # the smallest stored pyramid level still at least as big as the layer
+    while level + 1 < len(levels) and levels[level + 1].shape[0] >= size[0] and levels[level + 1].shape[1] >= size[1]:
         level += 1
-    src = _resize(sources[level], size, cv2.INTER_AREA)
+    src = _resize(levels[level], size, cv2.INTER_AREA)
     kernel = aperture_kernel(round(radius * size[1] / full_w, 2), bokeh)
     return _Layer(image=cv2.filter2D(src, -1, kernel, borderType=cv2.BORDER_REFLECT))
 
@@ -724,16 +758,14 @@ def _render(
             progress(fraction)
 
     step(0.0)
-    boosted = _boosted_linear(photo, boost)  # (H, W, 3) float32, linear light, highlights boosted
-    sources = _background_source(boosted, matte)
-    del boosted
+    source = _BackgroundSource(photo, matte, boost)  # linear light, highlights boosted, subject removed
     step(0.2)
     radii = _layer_radii(float(extra.max()))
     layers: list[_Layer | None] = [None]
     for i, r in enumerate(radii[1:], start=1):
-        layers.append(_render_layer(sources, r, bokeh))
+        layers.append(_render_layer(source, r, bokeh))
         step(0.2 + 0.4 * i / len(radii))
-    del sources[1:]  # the full-resolution level stays for the small-radius layers
+    del source.levels[2:]  # the half level stays: it makes full-resolution rows for small radii
 
     out = np.empty_like(photo)
     for y0 in range(0, h, _STRIP_ROWS):
