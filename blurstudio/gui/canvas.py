@@ -66,7 +66,9 @@ class PyramidItem(QGraphicsItem):
         if target.isEmpty():
             return
         zoom = option.levelOfDetailFromTransform(painter.worldTransform())
-        image, scale = self.pyramid.level_for(zoom)
+        # On high-DPI screens a logical pixel is several device pixels: pick a level that sharp.
+        device_ratio = painter.device().devicePixelRatioF() if painter.device() is not None else 1.0
+        image, scale = self.pyramid.level_for(zoom * device_ratio)
         source = QRectF(target.x() * scale, target.y() * scale, target.width() * scale, target.height() * scale)
         # Smooth when shrinking; crisp pixels when zoomed in for inspection.
         painter.setRenderHint(QPainter.RenderHint.SmoothPixmapTransform, zoom < 1.0)
