@@ -12,8 +12,9 @@ The pipeline (NumPy in, NumPy out, no Qt):
    filter (He & Sun 2015) whose guide is the full-resolution photo, so the matte follows fine edges.
    The full-resolution step runs in horizontal strips, so memory stays bounded.
 
-`select` runs all of it. `estimate_foreground` (pymatting's multilevel foreground estimation, only
-where alpha is fractional), `cutout`, `alpha_image` and `preview` turn an alpha into outputs.
+`select` runs all of it. `estimate_foreground` (pymatting's multilevel foreground estimation at about
+1 MP, then the compositing equation at full resolution), `cutout`, `alpha_image` and `preview` turn
+an alpha into outputs; `reduce_inputs` and `draw_stroke` serve the GUI's quick previews and brush.
 
 pymatting compiles its numba kernels the first time it is imported on a machine (tens of seconds,
 then cached on disk); it is imported lazily here so that importing this module stays fast.
@@ -499,7 +500,7 @@ def estimate_foreground(
     """Foreground colours (H, W, 3) uint8 for a clean cut-out (no background colour fringes).
 
     pymatting's multilevel estimate (Germer et al. 2020) gives foreground F and background B colours;
-    on large photos it runs at about `working_pixels` (the whole 12 MP photo would take ~15 s). At full
+    on large photos it runs at about `working_pixels` (on a whole 12 MP photo it took ~15 s). At full
     resolution, where alpha is fractional, F comes from the compositing equation I = aF + (1 - a)B
     with the upsampled (smooth) B, which keeps the photo's fine detail; where alpha is 1, F = I.
     The composite's error aF - aF_true = (1 - a)(B_true - B) stays bounded as alpha goes to 0."""
