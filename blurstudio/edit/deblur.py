@@ -553,6 +553,12 @@ def auto_regularisation(sigma: float, kernel: "BlurKernel") -> float:
     return float(np.clip(lam, 1e-4, 0.2))
 
 
+def rl_iterations(iterations: int, sigma: float) -> int:
+    """Richardson-Lucy iterations for a noise sigma (linear light): RL fits noise as it converges, so
+    noisy photos stop earlier (half as many at about 4/255 noise in mid-tones)."""
+    return max(4, int(round(iterations * min(1.0, 0.005 / max(float(sigma), 1e-6)))))
+
+
 def _psf_fft(psf: np.ndarray, shape: tuple[int, int]) -> np.ndarray:
     """rfft2 of the PSF zero-padded to `shape`, centred on the origin (no shift in the result)."""
     pad = np.zeros(shape, np.float32)
@@ -686,9 +692,11 @@ def deblur(
 
     kernels: from `estimate_kernels` (estimated here when None). strength: 0 = unchanged, 1 = the
     full restoration, up to 2 to exaggerate. regularisation: multiplier of the automatic,
-    noise-dependent regularisation (larger = smoother, less ringing); noise: the photo's noise sigma
-    in linear light (measured when None; `deblur_preview` passes the whole photo's). Pixels outside every blurred
-    region keep their exact original values.
+    noise-dependent regularisation (larger = smoother, less ringing); method "wiener" (per channel,
+    one FFT pair per tile) or "rl" (Richardson-Lucy on luminance, `iterations` on clean photos,
+    fewer on noisy ones; colour differences by Wiener); noise: the photo's noise sigma in linear
+    light (measured when None; `deblur_preview` passes the whole photo's). Pixels outside every
+    blurred region keep their exact original values.
     """
     image = _check_image(image)
     if method not in METHODS:
@@ -714,7 +722,7 @@ def deblur(
     regions = [
         _Region(
             solver=_Deconvolver(k.psf(), (grid.padded, grid.padded), method,
-                                auto_regularisation(sigma, k) * regularisation, iterations),
+                                auto_regularisation(sigma, k) * regularisation, rl_iterations(iterations, sigma)),
             weight=wt,
             blend=_feather(wt, max(4, k.extent)) * strength,
             extent=k.extent,
