@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import signal
 import sys
 from pathlib import Path
@@ -102,7 +103,12 @@ def main(argv: list[str] | None = None) -> int:
     window = create_window(photo)
     _quit_on_signals(app)
     code = app.exec()
-    window.shutdown()
+    if not window.shutdown():
+        # A worker is stuck in an uninterruptible step (e.g. loading a model); the settings are
+        # saved and every file write is atomic, so leave without waiting for it.
+        sys.stdout.flush()
+        sys.stderr.flush()
+        os._exit(int(code))
     return int(code)
 
 

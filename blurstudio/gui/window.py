@@ -944,16 +944,19 @@ class MainWindow(QMainWindow):
         self.shutdown()
         super().closeEvent(event)
 
-    def shutdown(self, wait_ms: int = 10000) -> None:
-        """Stop workers and save the settings; safe to call twice."""
-        self.cancel_detection()
-        for thread in self._old_threads:
-            thread.wait(wait_ms)
-        self._reap_threads()
-        self.context.wait_for_workers(wait_ms)
-        self.display_pool.waitForDone(wait_ms)
-        self.context.discard_all_jobs()  # results still queued must not reach closed widgets
-        self.prefs.qsettings.setValue("window/geometry", self.saveGeometry())
-        self.prefs.qsettings.setValue("window/state", self.saveState())
+    def shutdown(self, wait_ms: int = 10000) -> bool:
+        """Save the settings, then stop the workers; safe to call twice. Returns False if a worker
+        was still running after `wait_ms` (e.g. still loading a model, which cannot be interrupted)."""
+        if self.isVisible():
+            self.prefs.qsettings.setValue("window/geometry", self.saveGeometry())
+            self.prefs.qsettings.setValue("window/state", self.saveState())
         self.prefs.save_overlay(self.opacity, self.visible, self.palette_name, self.view_mode.value)
         self.prefs.sync()
+        self.cancel_detection()
+        self.hide()  # the window goes at once; workers stop at their next check
+        stopped = all(thread.wait(wait_ms) for thread in self._old_threads)
+        self._reap_threads()
+        stopped &= self.context.wait_for_workers(wait_ms)
+        stopped &= self.display_pool.waitForDone(wait_ms)
+        self.context.discard_all_jobs()  # results still queued must not reach closed widgets
+        return bool(stopped)
