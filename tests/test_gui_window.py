@@ -231,13 +231,16 @@ def test_a_corrupt_file_shows_an_error_and_keeps_the_open_photo(qtbot, window, t
 
 
 def test_no_argument_start_shows_the_sample(qtbot, tmp_path, tiny_model_path, monkeypatch, dialogs):
-    sample = make_photo(tmp_path / "sample.png")
-    monkeypatch.setattr(gui_settings, "SAMPLE_PHOTO", sample)
+    sample = gui_settings.SAMPLE_PHOTO  # the bundled one, or a stand-in while it is not installed
+    if not sample.is_file():
+        sample = make_photo(tmp_path / "sample.png")
+        monkeypatch.setattr(gui_settings, "SAMPLE_PHOTO", sample)
     w = create_window(settings=temporary_settings(tmp_path, model=str(tiny_model_path)))
     qtbot.addWidget(w)
     try:
         _wait_for_map(qtbot, w)
-        assert w.context.photo_path == sample and w.windowTitle().startswith("sample.png")
+        assert w.context.photo_path == sample and w.windowTitle().startswith(sample.name)
+        assert w.prefs.recent_files() == []  # the sample is not a "recent file"
         qtbot.waitUntil(lambda: w._panels_loaded, timeout=TIMEOUT)  # after the first paint
     finally:
         w.shutdown()
@@ -310,3 +313,18 @@ def test_every_menu_action_that_does_something_has_a_shortcut(window):
                  "Before/After Split", "Show Motion Blur", "Zoom In", "Zoom Out", "Fit to Window", "Actual Size (100%)",
                  "Detect Blur", "Cancel Detection", "About Blur Studio", "Quit"):
         assert any(key.startswith(name) for key in table), name
+
+
+def test_gui_command_and_main_py_start_the_app(monkeypatch, tmp_path):
+    import runpy
+
+    from blurstudio.cli import main as cli_main
+    from blurstudio.gui import app
+
+    calls = []
+    monkeypatch.setattr(app, "main", lambda argv=None: calls.append(argv) or 0)
+    assert cli_main(["gui", str(tmp_path / "x.jpg")]) == 0
+    assert cli_main(["gui"]) == 0
+    assert calls == [[str(tmp_path / "x.jpg")], []]
+    main_py = runpy.run_path(str(gui_settings.RESOURCES.parent / "main.py"), run_name="not_main")
+    assert main_py["main"]() == 0 and calls[-1] is None  # python main.py [PHOTO]: argv from sys.argv
