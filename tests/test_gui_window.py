@@ -277,15 +277,24 @@ def test_settings_persist_between_windows(qtbot, tmp_path, tiny_model_path, dial
     w2.shutdown()
 
 
+@pytest.mark.filterwarnings("ignore:Function.*QDragEnterEvent:DeprecationWarning")
 def test_drop_opens_a_photo_and_recent_files_remember_it(qtbot, window, tmp_path):
-    from PySide6.QtCore import QMimeData, QPointF, QUrl
+    from PySide6.QtCore import QMimeData, QPoint, QPointF, QUrl
     from PySide6.QtGui import QDropEvent
 
     photo = make_photo(tmp_path / "dropped.png")
     mime = QMimeData()
     mime.setUrls([QUrl.fromLocalFile(str(photo))])
+    from PySide6.QtGui import QDragEnterEvent
+    from PySide6.QtWidgets import QApplication
+
+    # Sent to the canvas, as a real drop would be: Qt passes it up to the window.
+    target = window.canvas.viewport()
+    enter = QDragEnterEvent(QPoint(10, 10), Qt.DropAction.CopyAction, mime, Qt.MouseButton.LeftButton, Qt.KeyboardModifier.NoModifier)
+    QApplication.sendEvent(target, enter)
+    assert enter.isAccepted()
     event = QDropEvent(QPointF(10, 10), Qt.DropAction.CopyAction, mime, Qt.MouseButton.LeftButton, Qt.KeyboardModifier.NoModifier)
-    window.dropEvent(event)
+    QApplication.sendEvent(target, event)
     qtbot.waitUntil(lambda: window.context.photo_path == photo, timeout=TIMEOUT)
     window._fill_recent_menu()
     assert window.recent_menu.actions()[0].text().endswith("dropped.png")

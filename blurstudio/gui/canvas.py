@@ -95,7 +95,8 @@ class CanvasView(QGraphicsView):
         self.setViewportUpdateMode(QGraphicsView.ViewportUpdateMode.FullViewportUpdate)
         self.setDragMode(QGraphicsView.DragMode.ScrollHandDrag)
         self.setMouseTracking(True)
-        self.setAcceptDrops(False)  # the main window takes drops
+        self.setAcceptDrops(False)  # the main window takes drops (Qt passes them up to it)
+        self.viewport().setAcceptDrops(False)
 
         self.map_background = QGraphicsRectItem()
         self.map_background.setBrush(QBrush(MAP_BACKGROUND))
