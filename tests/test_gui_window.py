@@ -70,6 +70,15 @@ def test_open_detect_overlay_toggles_and_export_match_the_cli(qtbot, window, tmp
     assert "%" in window.controls.percent_labels[1].text()
     assert "tiny" in window.model_label.text() and "CPU" in window.device_label.text()
 
+    # Hovering shows the class probabilities under the cursor.
+    from PySide6.QtCore import QPoint as _QPoint
+
+    qtbot.mouseMove(window.canvas.viewport(), window.canvas.mapFromScene(20.0, 30.0))
+    p = result.blurmap.probs[:, 30, 20]
+    text = window.controls.hover_label.text()
+    assert f"{p[1] * 100:.0f}%" in text and "x 20, y 30" in text
+    qtbot.mouseMove(window.canvas.viewport(), _QPoint(1, 1))  # outside the photo
+
     # Make the map clearly visible so toggles and opacity have something to change.
     window.set_opacity(0.9)
     for i in range(3):
