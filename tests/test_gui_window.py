@@ -346,3 +346,35 @@ def test_gui_command_and_main_py_start_the_app(monkeypatch, tmp_path):
     assert calls == [[str(tmp_path / "x.jpg")], []]
     main_py = runpy.run_path(str(gui_settings.RESOURCES.parent / "main.py"), run_name="not_main")
     assert main_py["main"]() == 0 and calls[-1] is None  # python main.py [PHOTO]: argv from sys.argv
+
+
+def test_zoom_fit_actual_size_wheel_and_pan(qtbot, window, tmp_path):
+    from PySide6.QtCore import QPoint, QPointF
+    from PySide6.QtGui import QWheelEvent
+    from PySide6.QtWidgets import QApplication
+
+    window.open_photo(make_photo(tmp_path / "big.png", h=1500, w=2000))
+    qtbot.waitUntil(lambda: window.canvas.has_photo(), timeout=TIMEOUT)
+    canvas = window.canvas
+    fit = canvas.zoom()
+    assert 0 < fit < 1  # a big photo is shrunk to fit
+    window.actual_size_action.trigger()
+    assert canvas.zoom() == pytest.approx(1.0)
+    window.zoom_in_action.trigger()
+    assert canvas.zoom() == pytest.approx(1.25)
+    window.zoom_out_action.trigger()
+    window.zoom_out_action.trigger()
+    assert canvas.zoom() == pytest.approx(0.8)
+    centre = QPointF(canvas.viewport().width() / 2, canvas.viewport().height() / 2)
+    wheel = QWheelEvent(centre, canvas.viewport().mapToGlobal(centre), QPoint(), QPoint(0, 120),
+                        Qt.MouseButton.NoButton, Qt.KeyboardModifier.NoModifier, Qt.ScrollPhase.NoScrollPhase, False)
+    QApplication.sendEvent(canvas.viewport(), wheel)
+    assert canvas.zoom() == pytest.approx(1.0)
+    before = canvas.horizontalScrollBar().value()
+    vp = canvas.viewport()
+    qtbot.mousePress(vp, Qt.MouseButton.LeftButton, pos=QPoint(300, 200))
+    qtbot.mouseMove(vp, pos=QPoint(200, 200))
+    qtbot.mouseRelease(vp, Qt.MouseButton.LeftButton, pos=QPoint(200, 200))
+    assert canvas.horizontalScrollBar().value() > before  # dragging left pans right
+    window.fit_action.trigger()
+    assert canvas.zoom() == pytest.approx(fit)
