@@ -11,6 +11,7 @@ pixel) and counts in the RSS, as does the photo.
 
     .venv/bin/python benchmarks/bench_magnify.py
     .venv/bin/python benchmarks/bench_magnify.py --sizes 1 12 --amounts 2 4 --repeats 3 --json
+    .venv/bin/python benchmarks/bench_magnify.py --threads 1    # CPU time = time on one idle core
 """
 
 from __future__ import annotations
@@ -66,7 +67,7 @@ def child(args: argparse.Namespace) -> None:
     """Measure one size in this process; print one JSON line."""
     import cv2
 
-    cv2.setNumThreads(2)
+    cv2.setNumThreads(args.threads)
     from blurstudio.blurmap import BlurMap
     from blurstudio.edit.magnify import PREVIEW_PIXELS, Magnifier, _calibration
 
@@ -102,9 +103,9 @@ def child(args: argparse.Namespace) -> None:
     print(json.dumps(result))
 
 
-def run_child(photo: Path, probs: Path, mode: str, amounts: list[float], repeats: int) -> dict:
+def run_child(photo: Path, probs: Path, mode: str, amounts: list[float], repeats: int, threads: int) -> dict:
     cmd = [sys.executable, __file__, "--child", mode, "--photo", str(photo), "--probs", str(probs),
-           "--repeats", str(repeats), "--amounts", *map(str, amounts)]
+           "--repeats", str(repeats), "--threads", str(threads), "--amounts", *map(str, amounts)]
     out = subprocess.run(cmd, capture_output=True, text=True, check=False)
     if out.returncode != 0:
         raise RuntimeError(f"{mode} run failed:\n{out.stderr}")
@@ -116,6 +117,8 @@ def main() -> int:
     parser.add_argument("--sizes", type=int, nargs="+", default=[12], choices=sorted(SIZES), help="megapixels")
     parser.add_argument("--amounts", type=float, nargs="+", default=[2.0, 4.0])
     parser.add_argument("--repeats", type=int, default=2)
+    parser.add_argument("--threads", type=int, default=2,
+                        help="OpenCV threads (default 2; with 1, CPU time = time on one idle core)")
     parser.add_argument("--json", action="store_true")
     parser.add_argument("--child", choices=("preview", "full"), help=argparse.SUPPRESS)
     parser.add_argument("--photo", type=Path, help=argparse.SUPPRESS)
@@ -128,8 +131,9 @@ def main() -> int:
 
     import os
 
-    print(f"blur magnification benchmark: {os.cpu_count()} CPU cores visible, load average "
-          f"{os.getloadavg()[0]:.1f} (a shared machine inflates wall times; CPU time is also shown)", flush=True)
+    print(f"blur magnification benchmark: {os.cpu_count()} CPU cores visible, {args.threads} OpenCV threads, "
+          f"load average {os.getloadavg()[0]:.1f} (a shared machine inflates wall times; CPU time is also shown)",
+          flush=True)
     report = []
     with tempfile.TemporaryDirectory() as tmp:
         for mp in args.sizes:
@@ -139,8 +143,8 @@ def main() -> int:
             np.save(photo_path, photo)
             np.save(probs_path, probs)
             del photo, probs
-            preview = run_child(photo_path, probs_path, "preview", args.amounts, max(args.repeats, 3))
-            full = run_child(photo_path, probs_path, "full", args.amounts, args.repeats)
+            preview = run_child(photo_path, probs_path, "preview", args.amounts, max(args.repeats, 3), args.threads)
+            full = run_child(photo_path, probs_path, "full", args.amounts, args.repeats, args.threads)
             report.append({"size": f"{width}x{height}", "preview": preview, "full": full})
             if not args.json:
                 pw = [r[0] for r in preview["preview"]]
