@@ -23,6 +23,18 @@ examples:
 """
 
 MATTE_SUFFIXES = (".png", ".tif", ".tiff")
+# Copies of blurstudio.edit.selection's TARGETS, SOLVERS and EDGE_WIDTH (a test keeps them equal), so
+# that building the parser does not import OpenCV and `blurstudio --help` stays fast.
+TARGETS = ("sharp", "motion", "defocus", "blurred")
+SOLVERS = {
+    "cf": "closed-form matting (Levin et al. 2008)",
+    "knn": "KNN matting (Chen et al. 2013)",
+    "lkm": "large-kernel matting (He et al. 2010)",
+    "lbdm": "learning-based matting (Zheng & Kambhamettu 2009)",
+    "rw": "random-walk matting (Grady et al. 2005)",
+    "sm": "shared matting (Gastal & Oliveira 2010)",
+}
+EDGE_WIDTH = 0.03
 
 
 def unit_value(text: str) -> float:
@@ -46,8 +58,6 @@ def edge_value(text: str) -> float:
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
-    from ..edit.selection import EDGE_WIDTH, SOLVERS, TARGETS  # light: NumPy and OpenCV only
-
     p = subparsers.add_parser(
         "select",
         help="write an alpha matte (and cut-out) of the sharp subject or a blur class",
