@@ -17,6 +17,7 @@ what the same work takes on one idle core, an upper bound for two idle cores.
 from __future__ import annotations
 
 import argparse
+import functools
 import json
 import os
 import resource
@@ -30,6 +31,8 @@ import numpy as np
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
+
+print = functools.partial(print, flush=True)  # progress shows even when piped to a file
 
 SIZES = {12: (4000, 3000), 50: (8660, 5774)}  # megapixels -> (width, height)
 
