@@ -353,7 +353,7 @@ def test_zoom_fit_actual_size_wheel_and_pan(qtbot, window, tmp_path):
     from PySide6.QtGui import QWheelEvent
     from PySide6.QtWidgets import QApplication
 
-    window.open_photo(make_photo(tmp_path / "big.png", h=1500, w=2000))
+    window.open_photo(make_photo(tmp_path / "big.png", h=900, w=1200))
     qtbot.waitUntil(lambda: window.canvas.has_photo(), timeout=TIMEOUT)
     canvas = window.canvas
     fit = canvas.zoom()
