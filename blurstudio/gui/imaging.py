@@ -10,12 +10,15 @@ from __future__ import annotations
 
 import sys
 from dataclasses import dataclass, field
+from pathlib import Path
 
 import numpy as np
 from PySide6.QtCore import QSize
 from PySide6.QtGui import QImage
 
 from blurstudio import display
+from blurstudio.blurmap import BlurMap
+from blurstudio.images import read_image
 
 # B, G, R, A bytes are Qt's 32-bit formats on little-endian machines; big-endian ones need the
 # byte-ordered formats (slower to draw, but correct).
@@ -61,3 +64,25 @@ def pyramid_from_array(array: np.ndarray, premultiplied: bool = False, full_size
     levels = [_wrap(b, fmt) for b in buffers]
     size = full_size or QSize(array.shape[1], array.shape[0])
     return Pyramid(levels, size, buffers)
+
+
+@dataclass
+class LoadedPhoto:
+    path: Path
+    array: np.ndarray
+    pyramid: Pyramid
+    key: tuple  # identifies the file version for the result cache
+
+
+def load_photo(path: Path) -> LoadedPhoto:
+    """Read and prepare a photo for display. Runs in a worker thread."""
+    array = read_image(path)
+    stat = path.stat()
+    return LoadedPhoto(path, array, pyramid_from_array(array), (str(path.resolve()), stat.st_mtime_ns, stat.st_size))
+
+
+def overlay_pyramid(blurmap: BlurMap, visible: tuple, palette: tuple, step: int) -> Pyramid:
+    """The blur-map overlay layer as a pyramid. Runs in a worker thread."""
+    h, w = blurmap.shape
+    layer = blurmap.overlay_rgba(visible, np.asarray(palette, np.uint8), step=step)
+    return pyramid_from_array(layer, premultiplied=True, full_size=QSize(w, h))

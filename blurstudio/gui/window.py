@@ -9,25 +9,20 @@ from __future__ import annotations
 import html
 import math
 import os
-from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-import numpy as np
 from PySide6.QtCore import QSettings, QSize, Qt, QThreadPool, QTimer, Slot
 from PySide6.QtGui import QAction, QActionGroup, QCloseEvent, QDragEnterEvent, QDropEvent, QKeySequence
 from PySide6.QtWidgets import (
+    QApplication,
     QDockWidget,
     QFileDialog,
-    QFrame,
-    QHBoxLayout,
     QLabel,
     QMainWindow,
     QMessageBox,
     QProgressBar,
-    QPushButton,
     QStyle,
-    QApplication,
     QTabWidget,
     QToolBar,
     QToolButton,
@@ -35,16 +30,17 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from blurstudio.blurmap import CLASS_NAMES, BlurMap
-from blurstudio.images import READ_SUFFIXES, read_image
+from blurstudio.blurmap import CLASS_NAMES
+from blurstudio.images import READ_SUFFIXES
 
 from . import settings as app_resources
+from .banner import Banner
 from .canvas import CanvasView, ViewMode
+from .context import EditorContext, WorkerJob
 from .detection import DetectionResult, DetectionSettings, DetectionThread, DetectorCache, ResultCache
 from .dialogs import AboutDialog, SettingsDialog
-from .imaging import Pyramid, pyramid_from_array
+from .imaging import LoadedPhoto, Pyramid, load_photo, overlay_pyramid, pyramid_from_array
 from .overlay_controls import OverlayControls, action_tooltip
-from .context import EditorContext, WorkerJob
 from .settings import PALETTES, Preferences, app_settings, model_available, read_model_card
 
 if TYPE_CHECKING:
@@ -60,62 +56,6 @@ def panel_classes() -> list[type]:
     from .panels import PANELS
 
     return list(PANELS)
-
-
-@dataclass
-class LoadedPhoto:
-    path: Path
-    array: np.ndarray
-    pyramid: Pyramid
-    key: tuple  # identifies the file version for the result cache
-
-
-def load_photo(path: Path) -> LoadedPhoto:
-    """Read and prepare a photo for display. Runs in a worker thread."""
-    array = read_image(path)
-    stat = path.stat()
-    return LoadedPhoto(path, array, pyramid_from_array(array), (str(path.resolve()), stat.st_mtime_ns, stat.st_size))
-
-
-def overlay_pyramid(blurmap: BlurMap, visible: tuple, palette: tuple, step: int) -> Pyramid:
-    """The blur-map overlay layer as a pyramid. Runs in a worker thread."""
-    h, w = blurmap.shape
-    layer = blurmap.overlay_rgba(visible, np.asarray(palette, np.uint8), step=step)
-    return pyramid_from_array(layer, premultiplied=True, full_size=QSize(w, h))
-
-
-class Banner(QFrame):
-    """A notice across the top of the canvas, with an optional action button."""
-
-    def __init__(self, parent: QWidget | None = None) -> None:
-        super().__init__(parent)
-        self.setObjectName("banner")
-        layout = QHBoxLayout(self)
-        layout.setContentsMargins(12, 6, 8, 6)
-        self.icon = QLabel()
-        self.icon.setPixmap(self.style().standardIcon(QStyle.StandardPixmap.SP_MessageBoxWarning).pixmap(18, 18))
-        self.text = QLabel()
-        self.text.setWordWrap(True)
-        self.text.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
-        self.button = QPushButton()
-        self.close_button = QToolButton()
-        self.close_button.setText("✕")
-        self.close_button.setAutoRaise(True)
-        self.close_button.clicked.connect(self.hide)
-        layout.addWidget(self.icon)
-        layout.addWidget(self.text, 1)
-        layout.addWidget(self.button)
-        layout.addWidget(self.close_button)
-        self._callback = None
-        self.button.clicked.connect(lambda: self._callback and self._callback())
-        self.hide()
-
-    def show_notice(self, text: str, button: str = "", callback=None) -> None:
-        self.text.setText(text)
-        self.button.setText(button)
-        self.button.setVisible(bool(button))
-        self._callback = callback
-        self.show()
 
 
 class MainWindow(QMainWindow):
