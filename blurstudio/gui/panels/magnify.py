@@ -9,8 +9,8 @@ from __future__ import annotations
 
 import threading
 from pathlib import Path
-from typing import Any, Callable
 
+import numpy as np
 from PySide6.QtCore import Qt, QTimer
 from PySide6.QtWidgets import (
     QCheckBox,
@@ -36,8 +36,8 @@ PREVIEW_DELAY_MS = 60  # coalesce slider drags into one preview
 EXPORT_FILTER = "JPEG (*.jpg *.jpeg);;PNG (*.png)"
 
 
-def _render_full(magnifier: Magnifier, settings: dict, cancel: Callable[[], bool]) -> Any:
-    return magnifier.render(max_pixels=None, cancel=cancel, **settings)
+def _render_full(magnifier: Magnifier, settings: dict) -> np.ndarray:
+    return magnifier.render(max_pixels=None, **settings)
 
 
 def _render_and_write(magnifier: Magnifier, settings: dict, path: Path, protect: list[Path]) -> Path:
@@ -316,7 +316,7 @@ class MagnifyPanel(EditPanel):
         description = f"Magnify blur ×{settings['amount']:.2f}"
         self.status.setText("Rendering at full resolution…")
         self.full_job = self.context.run_in_worker(
-            _render_full, self.magnifier, settings, lambda: False,
+            _render_full, self.magnifier, settings,
             on_result=lambda image: self._applied(image, description), on_error=self._full_failed,
         )
         self._update_enabled()
