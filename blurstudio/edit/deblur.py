@@ -5,11 +5,15 @@ Pipeline (NumPy in, NumPy out, no Qt):
    average their power spectra (Welch). Blur multiplies the spectrum by |H|^2, so the kernel shows
    up as dark rings (defocus disk) or parallel dark stripes (linear motion).
    - defocus: fit the radial profile with  c * f^-alpha * |H_R(f)|^2 + noise  over disk radii R;
-   - motion: the cepstrum of the anisotropic part of the log spectrum has a negative peak at the
-     blur vector (length L, angle theta); refined by fitting the 2-D log spectrum around it.
-2. Deconvolve in linear light with that kernel, Wiener (gradient-regularised, one FFT pair per
-   tile) or Richardson-Lucy (few iterations, damped, with a total-variation term), on overlapping
-   tiles, only where the map says blurred. Tile borders are edge-tapered and cropped away.
+   - motion: the cepstrum of the anisotropic part of the log spectrum has negative peaks at the
+     blur vector (length L, angle theta); the candidate whose sinc model fits the 2-D log spectrum
+     best (harmonics at 2L, 3L dropped) is refined by a local search.
+2. Deconvolve in linear light with that kernel: Wiener (gradient prior, per channel, one FFT pair
+   per tile) or Richardson-Lucy (accelerated, damped, total-variation term, on luminance), on
+   tiles with wide overlap that are cross-faded, only where the map says blurred. Before the FFT,
+   everything the blur model does not describe (tile edges, mirrored padding beyond the photo,
+   pixels outside the region) is replaced by its own re-blur, so nothing rings into the region.
+   Clipped highlights and their surroundings are left as they are.
 3. Blend the restored pixels in by the (feathered) class probability, so sharp regions keep their
    exact original pixels and region borders have no seams.
 
@@ -163,7 +167,7 @@ class BlurKernel:
     def describe(self) -> str:
         if self.kind == "defocus":
             return f"defocus disk, radius {self.radius:.1f} px"
-        return f"motion {self.length:.1f} px at {self.angle:.0f}\N{DEGREE SIGN}"
+        return f"motion {self.length:.1f} px at {round(self.angle) % 180}\N{DEGREE SIGN}"
 
 
 def kernel_image(kernel: BlurKernel | np.ndarray, size: int = 128) -> np.ndarray:
@@ -193,7 +197,7 @@ def kernel_sheet(kernels: dict[str, BlurKernel], size: int = 160) -> np.ndarray:
     tiles = []
     for k in kernels.values():
         caption = np.zeros((28, size), np.uint8)
-        text = f"R {k.radius:.1f}px" if k.kind == "defocus" else f"{k.length:.1f}px {k.angle:.0f}deg"
+        text = f"R {k.radius:.1f}px" if k.kind == "defocus" else f"{k.length:.1f}px {round(k.angle) % 180}deg"
         cv2.putText(caption, f"{k.kind[0].upper()} {text}", (4, 19), cv2.FONT_HERSHEY_SIMPLEX, 0.45, 255, 1, cv2.LINE_AA)
         tiles.append(np.vstack([kernel_image(k, size), caption]))
         tiles.append(np.full((size + 28, 4), 96, np.uint8))  # separator
@@ -809,9 +813,12 @@ def _deblur_tile(image: np.ndarray, out: np.ndarray, regions: list[_Region], gri
         if blend.max() <= 0:
             continue
         # Outside its region the tile is replaced by its own blur (as at the tile edges): sharp
-        # neighbours then fit the blur model and do not ring into the region.
+        # neighbours then fit the blur model and do not ring into the region. (A smooth
+        # continuation of the region instead was tried: it rings where blur from the sharp side
+        # has spread into the region, as it does when a scene is blurred as a whole.)
         inside = _padded_tile(region.weight, y0, x0, grid.padded)
         restored = region.solver(lin, taper * inside)[(slice(None),) + inner]
+        restored = _limit_overshoot(restored, lin, inner, region.extent)
         result += (blend * _highlight_guard(clipped, region.extent)[inner])[None] * (restored - base)
     result = np.clip(np.nan_to_num(result, nan=0.0), 0.0, 1.0)
     new = linear_to_srgb(np.moveaxis(result, 0, -1) if colour else result[0])
@@ -822,6 +829,24 @@ def _deblur_tile(image: np.ndarray, out: np.ndarray, regions: list[_Region], gri
     old = out[ys, xs]
     mixed = np.where(fade >= 1.0, new, np.round(old * (1.0 - fade) + new * fade)).astype(np.uint8)
     old[touched] = mixed[touched]
+
+
+OVERSHOOT = 0.1  # restored values may leave the blurred neighbourhood's range by this share of it
+
+
+def _limit_overshoot(restored: np.ndarray, lin: np.ndarray, inner: tuple[slice, slice], extent: int) -> np.ndarray:
+    """Clamp the restoration to the min-max range of the blurred input over the kernel's footprint
+    (plus OVERSHOOT of that range). A sharp pixel's value lies in that range, so values far outside
+    are ringing, which this removes in flat areas near strong edges, where it shows most."""
+    size = 2 * extent + 1
+    box = cv2.getStructuringElement(cv2.MORPH_RECT, (size, size))
+    out = np.empty_like(restored)
+    for c in range(lin.shape[0]):
+        lo = cv2.erode(lin[c], box)[inner]
+        hi = cv2.dilate(lin[c], box)[inner]
+        slack = OVERSHOOT * (hi - lo)
+        out[c] = np.clip(restored[c], lo - slack, hi + slack)
+    return out
 
 
 def _highlight_guard(clipped: np.ndarray, extent: int) -> np.ndarray:
