@@ -49,8 +49,10 @@ REGIONS = (("Auto (by blur map)", "auto"), ("All blur as motion", "motion"), ("A
 METHODS = (("Wiener (fast)", "wiener"), ("Richardson-Lucy (fewer halos)", "rl"))
 
 
-def _estimate(photo: np.ndarray, blurmap, region: str) -> tuple[dict[str, BlurKernel], float]:
-    return estimate_kernels(photo, blurmap, region), photo_noise(photo)
+def _estimate(photo: np.ndarray, blurmap, region: str) -> tuple[dict[str, BlurKernel], float, tuple[int, int]]:
+    """Kernels, noise level and the most blurred point (a first loupe position), off the GUI thread."""
+    kernels = estimate_kernels(photo, blurmap, region)
+    return kernels, photo_noise(photo), most_blurred_point(blurmap, region, list(kernels) or None)
 
 
 def _pixmap(array: np.ndarray) -> QPixmap:
@@ -255,18 +257,17 @@ class DeblurPanel(EditPanel):
             on_error=self._failed,
         )
 
-    def _kernels_ready(self, result: tuple[dict[str, BlurKernel], float], key: tuple) -> None:
+    def _kernels_ready(self, result: tuple[dict[str, BlurKernel], float, tuple[int, int]], key: tuple) -> None:
         if key != self._key():
             return  # inputs changed meanwhile; a new estimate is on its way
-        self.kernels, self.noise = result
+        self.kernels, self.noise, most_blurred = result
         self._show_kernels(self.kernels)
         if not self.kernels:
             self.status.setText("No blurred region is large and textured enough to measure its blur kernel.")
         else:
             self.status.setText("")
             if self.loupe_centre is None:
-                ctx = self.context
-                self.loupe_centre = most_blurred_point(ctx.blurmap, self.region.currentData(), list(self.kernels))
+                self.loupe_centre = most_blurred
         self._update_enabled()
         self._schedule_previews()
 
