@@ -185,6 +185,15 @@ def measure_launch(folder: Path, runs: int) -> list[float]:
     return times
 
 
+def cpu_share(seconds_of_work: float = 0.3) -> float:
+    """Fraction of one CPU this process gets right now (1.0 on an idle machine): a busy loop's CPU
+    time over its wall time. Wall-clock figures scale roughly with its inverse."""
+    wall0, cpu0 = time.perf_counter(), time.process_time()
+    while time.process_time() - cpu0 < seconds_of_work:
+        sum(range(10_000))
+    return (time.process_time() - cpu0) / max(time.perf_counter() - wall0, 1e-9)
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--megapixels", type=float, default=12.0)
@@ -196,7 +205,8 @@ def main(argv: list[str] | None = None) -> int:
 
     with tempfile.TemporaryDirectory() as tmp:
         tmp = Path(tmp)
-        print(f"machine: {os.cpu_count()} CPU cores, load average {os.getloadavg()[0]:.1f} at start")
+        print(f"machine: {os.cpu_count()} CPU cores, load average {os.getloadavg()[0]:.1f}; this process gets "
+              f"{cpu_share() * 100:.0f}% of one CPU (100% on an idle machine)")
         launch = measure_launch(tmp, args.launch_runs)
         painted = sorted(t for t, _, _ in launch)
         panels = sorted(t for _, t, _ in launch)
@@ -209,8 +219,8 @@ def main(argv: list[str] | None = None) -> int:
         w, h = make_photo(photo, args.megapixels)
         model = args.model or str(untrained_compact(tmp))
         r = measure_stalls(photo, model, args.device, args.max_side, tmp / "bench.ini")
-        print(f"photo {w}x{h} ({w * h / 1e6:.1f} MP), model {r['model']}, device {r['device']}, "
-              f"load average {os.getloadavg()[0]:.1f} after")
+        print(f"photo {w}x{h} ({w * h / 1e6:.1f} MP), model {r['model']}, device {r['device']}; "
+              f"after the run: load average {os.getloadavg()[0]:.1f}, {cpu_share() * 100:.0f}% of one CPU")
         print(f"opened {r['opened_s']:.2f} s, blur map {r['detected_s']:.2f} s, full overlay {r['overlay_s']:.2f} s after File > Open")
         print(f"longest event-loop stall: {r['max_stall_ms']:.0f} ms (at {r['max_stall_at_s']:.2f} s; target < 100 ms); "
               f"while the network ran: {r['max_stall_during_network_ms']:.0f} ms; 99th percentile tick gap {r['p99_gap_ms']:.1f} ms "
