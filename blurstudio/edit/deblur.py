@@ -916,18 +916,18 @@ def loupe_box(centre: tuple[float, float], size: int, shape: tuple[int, int]) ->
 
 
 def most_blurred_point(blurmap: BlurMap | np.ndarray, region: str = "auto", kinds: Optional[list[str]] = None) -> tuple[int, int]:
-    """(x, y) at the heart of the largest blurred area (where a loupe shows the most): the maximum
-    of the blur weight averaged over windows of ~1/8 of the photo."""
+    """(x, y) at the heart of the largest blurred area, where a loupe shows the most: the point of
+    the blurred mask farthest from its border and from the photo's edges (on a coarse grid)."""
     weights = region_weights(blurmap, region)
-    total = sum(weights[k] for k in (kinds or list(weights)) if k in weights)
-    total = np.asarray(total, np.float32)
-    h, w = total.shape
+    h, w = weights[next(iter(weights))].shape
     step = max(1, int(max(h, w) / 256))  # a coarse grid is plenty and keeps this instant
-    small = np.ascontiguousarray(total[::step, ::step])
-    k = max(3, (max(small.shape) // 8) | 1)
-    smooth = cv2.blur(small, (k, k), borderType=cv2.BORDER_REFLECT)
-    iy, ix = np.unravel_index(int(np.argmax(smooth)), smooth.shape)
-    return int(ix * step + step // 2), int(iy * step + step // 2)
+    total = sum(weights[k][::step, ::step] for k in (kinds or list(weights)) if k in weights)
+    mask = np.pad(np.asarray(total) > 0.5, 1).astype(np.uint8)  # the photo's edge counts as a border
+    if not mask.any():
+        return w // 2, h // 2
+    depth = cv2.distanceTransform(mask, cv2.DIST_L2, 5)[1:-1, 1:-1]
+    iy, ix = np.unravel_index(int(np.argmax(depth)), depth.shape)
+    return int(min(ix * step + step // 2, w - 1)), int(min(iy * step + step // 2, h - 1))
 
 
 def _report(progress: Optional[ProgressFn], fraction: float) -> None:

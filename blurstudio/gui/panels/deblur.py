@@ -55,6 +55,12 @@ def _estimate(photo: np.ndarray, blurmap, region: str) -> tuple[dict[str, BlurKe
     return kernels, photo_noise(photo), most_blurred_point(blurmap, region, list(kernels) or None)
 
 
+def _caption(kernel: BlurKernel) -> str:
+    if kernel.kind == "defocus":
+        return f"Defocus\nradius {kernel.radius:.1f} px"
+    return f"Motion\n{kernel.length:.1f} px at {round(kernel.angle) % 180}\N{DEGREE SIGN}"
+
+
 def _pixmap(array: np.ndarray) -> QPixmap:
     """A QPixmap of an (H, W) or (H, W, 3) uint8 array."""
     a = np.ascontiguousarray(array)
@@ -283,8 +289,8 @@ class DeblurPanel(EditPanel):
             picture.setPixmap(_pixmap(kernel_image(kernel, KERNEL_VIEW)))
             picture.setToolTip(f"{kernel.describe()}; estimated from {kernel.patches} patches, "
                                f"confidence {kernel.score:.2f}")
-            caption = QLabel(kernel.describe())
-            caption.setWordWrap(True)
+            caption = QLabel(_caption(kernel))
+            caption.setAlignment(Qt.AlignmentFlag.AlignHCenter)
             self.kernel_box.addWidget(picture, 0, column, Qt.AlignmentFlag.AlignHCenter)
             self.kernel_box.addWidget(caption, 1, column, Qt.AlignmentFlag.AlignHCenter)
             self.kernel_views.append((picture, caption))
