@@ -519,6 +519,7 @@ def estimate_kernels(image: np.ndarray, blurmap: BlurMap | np.ndarray, region: s
 # ----------------------------------------------------------------------------- deconvolution
 
 TILE = 512
+SINGLE_TILE = 1536  # up to this side an image is one FFT tile (loupe crops with context: fewer overheads)
 MIN_MARGIN = 48
 WIENER_FLOOR = 0.3  # constant part of the Wiener regulariser (frequencies where |H| and |D| both vanish)
 MARGIN_FACTOR = 10.0  # FFT context in kernel half-sizes: deconvolution tails decay within it
@@ -764,7 +765,7 @@ class _TileGrid:
 
     @classmethod
     def plan(cls, h: int, w: int, margin: int) -> "_TileGrid":
-        if max(h, w) <= TILE:  # small images and previews: one tile, nothing to blend
+        if max(h, w) <= SINGLE_TILE:  # small images and previews: one tile, nothing to blend
             padded = sfft.next_fast_len(max(h, w) + 2 * margin, real=True)
             return cls(h, w, padded - 2 * margin, 0, margin, padded)
         padded = sfft.next_fast_len(TILE + 2 * SEAM_BAND + 2 * margin, real=True)
@@ -823,12 +824,14 @@ def _deblur_tile(image: np.ndarray, out: np.ndarray, regions: list[_Region], gri
     result = np.clip(np.nan_to_num(result, nan=0.0), 0.0, 1.0)
     new = linear_to_srgb(np.moveaxis(result, 0, -1) if colour else result[0])
     touched = sum(blends) > 0
-    fade = np.outer(grid.fade(y, ys), grid.fade(x, xs))
-    if colour:
-        fade = fade[..., None]
+    fade_y, fade_x = grid.fade(y, ys), grid.fade(x, xs)
     old = out[ys, xs]
-    mixed = np.where(fade >= 1.0, new, np.round(old * (1.0 - fade) + new * fade)).astype(np.uint8)
-    old[touched] = mixed[touched]
+    if fade_y.min() < 1.0 or fade_x.min() < 1.0:  # cross-fade with the tiles written before
+        fade = np.outer(fade_y, fade_x)
+        if colour:
+            fade = fade[..., None]
+        new = np.where(fade >= 1.0, new, np.round(old * (1.0 - fade) + new * fade)).astype(np.uint8)
+    old[touched] = new[touched]
 
 
 OVERSHOOT = 0.1  # restored values may leave the blurred neighbourhood's range by this share of it
@@ -895,7 +898,7 @@ def deblur_preview(
     x, y = min(max(x, 0), w - 1), min(max(y, 0), h - 1)
     bw, bh = max(1, min(bw, w - x)), max(1, min(bh, h - y))
     extent = max([k.extent for k in kernels.values()] + [4])
-    m = 2 * max(MIN_MARGIN, int(MARGIN_FACTOR * extent))  # context beyond the tile overlap of a full apply
+    m = max(MIN_MARGIN, int(MARGIN_FACTOR * extent)) + SEAM_BAND  # the context a full apply's tiles see
     ya, yb, xa, xb = max(y - m, 0), min(y + bh + m, h), max(x - m, 0), min(x + bw + m, w)
     probs = _probs_of(blurmap, (h, w))[:, ya:yb, xa:xb]
     # Regularisation is a property of the photo, not the crop: fix it from the full image.
