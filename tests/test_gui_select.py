@@ -142,3 +142,18 @@ def test_new_photo_resets_strokes(qtbot, setup):
     ctx.set_blurmap(blurmap)
     _wait_full(qtbot, panel)
     assert ctx.selection.shape == (60, 80)
+
+
+def test_waiting_notice_clears_when_the_map_arrives(qtbot, tmp_path):
+    from blurstudio.gui.panels.magnify import MagnifyPanel
+
+    ctx = EditorContext()
+    panels = [SelectPanel(ctx), MagnifyPanel(ctx)]
+    for p in panels:
+        qtbot.addWidget(p)
+    photo, _, blurmap = make_scene(64, 80, shift=2, sigma=2)
+    ctx.set_photo(photo, tmp_path / "photo.png")
+    assert all("Waiting for the blur map" in p.status.text() for p in panels)
+    ctx.set_blurmap(blurmap)
+    qtbot.waitUntil(lambda: all("Waiting" not in p.status.text() for p in panels), timeout=TIMEOUT)
+    ctx.wait_for_workers()

@@ -288,6 +288,8 @@ class SelectPanel(EditPanel):
             self.status.setText("Open a photo.")
         elif self.context.blurmap is None:
             self.status.setText("Waiting for the blur map (detect blur first).")
+        elif self.status.text() in ("Open a photo.", "Waiting for the blur map (detect blur first)."):
+            self.status.setText("Ready.")  # the map arrived: the waiting notice no longer applies
 
     # --- lifecycle ------------------------------------------------------------------------------
     def activate(self) -> None:
