@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import argparse
 import glob
 import os
 import sys
@@ -104,3 +105,53 @@ def _terminal_columns() -> int:
     except (OSError, ValueError):
         return 80
     return columns if columns >= 20 else 80  # some terminals report 0
+
+
+class CommandFailed(Exception):
+    """A subcommand cannot go on: `message` for stderr, `code` the exit status (1 input, 2 usage)."""
+
+    def __init__(self, message: str, code: int = 1) -> None:
+        super().__init__(message)
+        self.message, self.code = message, code
+
+
+def number_in_range(low: float, high: float, integer: bool = False):
+    """An argparse type: a number (a whole number if `integer`) between `low` and `high`."""
+
+    def parse(text: str):
+        try:
+            value = int(text) if integer else float(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"not a {'whole ' if integer else ''}number: {text!r}") from None
+        if not low <= value <= high:
+            raise argparse.ArgumentTypeError(f"must be between {low:g} and {high:g}, got {text}")
+        return value
+
+    return parse
+
+
+def blur_map_for(args: argparse.Namespace, photo) -> tuple:
+    """The photo's BlurMap, from `--blurmap FILE` when given, else by running the detector
+    (`--model`, `--device`). Returns (blurmap, a description of where it came from)."""
+    from ..blurmap import BlurMap
+
+    if args.blurmap is not None:
+        try:
+            blurmap = BlurMap.load(args.blurmap)
+        except (OSError, ValueError) as e:
+            raise CommandFailed(str(e)) from None
+        if blurmap.shape != photo.shape[:2]:
+            raise CommandFailed(f"{args.blurmap}: blur map of size {blurmap.shape} does not match the photo {photo.shape[:2]}")
+        return blurmap, f"blur map {args.blurmap}"
+    from ..detect import Detector
+    from ..model import WeightsError
+
+    try:
+        detector = Detector(args.model, device=args.device)
+    except (WeightsError, ValueError) as e:
+        raise CommandFailed(str(e), 2) from None
+    try:
+        blurmap = detector(photo)
+    except (ValueError, RuntimeError, MemoryError) as e:
+        raise CommandFailed(f"{args.photo}: detection failed ({e})") from None
+    return blurmap, f"{detector.model_name} on {detector.device_name}"

@@ -8,6 +8,8 @@ import sys
 import time
 from pathlib import Path
 
+from .common import CommandFailed, blur_map_for, number_in_range
+
 EXAMPLES = """\
 The blur map says where the photo is motion- or defocus-blurred; for each such region the blur
 kernel is estimated from the region's spectrum (a disk radius for defocus, a length and angle for
@@ -22,34 +24,9 @@ examples:
 """
 
 
-def strength_value(text: str) -> float:
-    try:
-        value = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"not a number: {text!r}") from None
-    if not 0.0 <= value <= 2.0:
-        raise argparse.ArgumentTypeError(f"must be between 0 and 2, got {text}")
-    return value
-
-
-def regularisation_value(text: str) -> float:
-    try:
-        value = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"not a number: {text!r}") from None
-    if not 0.05 <= value <= 20.0:
-        raise argparse.ArgumentTypeError(f"must be between 0.05 and 20, got {text}")
-    return value
-
-
-def quality_value(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"not a whole number: {text!r}") from None
-    if not 1 <= value <= 100:
-        raise argparse.ArgumentTypeError(f"must be between 1 and 100, got {text}")
-    return value
+strength_value = number_in_range(0.0, 2.0)
+regularisation_value = number_in_range(0.05, 20.0)
+quality_value = number_in_range(1, 100, integer=True)
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -107,7 +84,6 @@ def run(args: argparse.Namespace) -> int:
     # Imported here so that `blurstudio --help` does not wait for torch.
     import numpy as np
 
-    from ..blurmap import BlurMap
     from ..edit.deblur import DeblurError, deblur, estimate_kernels, kernel_sheet, photo_noise
     from ..images import ImageError, read_image, same_file, write_image
 
@@ -130,27 +106,10 @@ def run(args: argparse.Namespace) -> int:
         return _fail(str(e))
 
     t1 = time.perf_counter()
-    if args.blurmap is not None:
-        try:
-            blurmap = BlurMap.load(args.blurmap)
-        except (OSError, ValueError) as e:
-            return _fail(str(e))
-        if blurmap.shape != photo.shape[:2]:
-            return _fail(f"{args.blurmap}: blur map of size {blurmap.shape} does not match the photo {photo.shape[:2]}")
-        detected_with = f"blur map {args.blurmap}"
-    else:
-        from ..detect import Detector
-        from ..model import WeightsError
-
-        try:
-            detector = Detector(args.model, device=args.device)
-        except (WeightsError, ValueError) as e:
-            return _fail(str(e), 2)
-        try:
-            blurmap = detector(photo)
-        except (ValueError, RuntimeError, MemoryError) as e:
-            return _fail(f"{args.photo}: detection failed ({e})")
-        detected_with = f"{detector.model_name} on {detector.device_name}"
+    try:
+        blurmap, detected_with = blur_map_for(args, photo)
+    except CommandFailed as e:
+        return _fail(e.message, e.code)
 
     t2 = time.perf_counter()
     try:

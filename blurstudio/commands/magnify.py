@@ -7,6 +7,9 @@ import sys
 import time
 from pathlib import Path
 
+from ..edit.magnify import MAX_AMOUNT
+from .common import CommandFailed, blur_map_for, number_in_range
+
 EXAMPLES = """\
 The existing defocus blur of each region is estimated and multiplied by AMOUNT; sharp areas (or the
 subject given by --matte) stay crisp. The output has the photo's size and orientation; JPEG (quality
@@ -20,36 +23,9 @@ examples:
 """
 
 
-def amount_value(text: str) -> float:
-    from ..edit.magnify import MAX_AMOUNT
-
-    try:
-        value = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"not a number: {text!r}") from None
-    if not 1.0 <= value <= MAX_AMOUNT:
-        raise argparse.ArgumentTypeError(f"must be between 1 and {MAX_AMOUNT:g}, got {text}")
-    return value
-
-
-def boost_value(text: str) -> float:
-    try:
-        value = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"not a number: {text!r}") from None
-    if not 0.0 <= value <= 20.0:
-        raise argparse.ArgumentTypeError(f"must be between 0 and 20, got {text}")
-    return value
-
-
-def quality_value(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"not a whole number: {text!r}") from None
-    if not 1 <= value <= 100:
-        raise argparse.ArgumentTypeError(f"must be between 1 and 100, got {text}")
-    return value
+amount_value = number_in_range(1.0, MAX_AMOUNT)
+boost_value = number_in_range(0.0, 20.0)
+quality_value = number_in_range(1, 100, integer=True)
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -86,7 +62,6 @@ def run(args: argparse.Namespace) -> int:
     # Imported here so that `blurstudio --help` does not wait for torch.
     import numpy as np
 
-    from ..blurmap import BlurMap
     from ..edit.magnify import magnify
     from ..images import ImageError, read_image, same_file, write_image
 
@@ -108,27 +83,10 @@ def run(args: argparse.Namespace) -> int:
         return _fail(str(e))
 
     t1 = time.perf_counter()
-    if args.blurmap is not None:
-        try:
-            blurmap = BlurMap.load(args.blurmap)
-        except (OSError, ValueError) as e:
-            return _fail(str(e))
-        if blurmap.shape != photo.shape[:2]:
-            return _fail(f"{args.blurmap}: blur map of size {blurmap.shape} does not match the photo {photo.shape[:2]}")
-        detected_with = f"blur map {args.blurmap}"
-    else:
-        from ..detect import Detector
-        from ..model import WeightsError
-
-        try:
-            detector = Detector(args.model, device=args.device)
-        except (WeightsError, ValueError) as e:
-            return _fail(str(e), 2)
-        try:
-            blurmap = detector(photo)
-        except (ValueError, RuntimeError, MemoryError) as e:
-            return _fail(f"{args.photo}: detection failed ({e})")
-        detected_with = f"{detector.model_name} on {detector.device_name}"
+    try:
+        blurmap, detected_with = blur_map_for(args, photo)
+    except CommandFailed as e:
+        return _fail(e.message, e.code)
 
     t2 = time.perf_counter()
     try:

@@ -8,6 +8,8 @@ import sys
 import time
 from pathlib import Path
 
+from .common import CommandFailed, blur_map_for, number_in_range
+
 EXAMPLES = """\
 The blur map (from the network, or --blurmap) gives a rough selection of TARGET; image matting
 refines its edge so that it follows hair and fine detail. The matte is written at the photo's full
@@ -37,24 +39,8 @@ SOLVERS = {
 EDGE_WIDTH = 0.03
 
 
-def unit_value(text: str) -> float:
-    try:
-        value = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"not a number: {text!r}") from None
-    if not 0.0 <= value <= 1.0:
-        raise argparse.ArgumentTypeError(f"must be between 0 and 1, got {text}")
-    return value
-
-
-def edge_value(text: str) -> float:
-    try:
-        value = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"not a number: {text!r}") from None
-    if not 0.0 <= value <= 0.2:
-        raise argparse.ArgumentTypeError(f"must be between 0 and 0.2, got {text}")
-    return value
+unit_value = number_in_range(0.0, 1.0)
+edge_value = number_in_range(0.0, 0.2)
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -116,7 +102,6 @@ def run(args: argparse.Namespace) -> int:
     # Imported here so that `blurstudio --help` does not wait for torch.
     import numpy as np
 
-    from ..blurmap import BlurMap
     from ..edit.selection import alpha_image, cutout, select
     from ..images import ImageError, read_image, write_image
 
@@ -131,27 +116,10 @@ def run(args: argparse.Namespace) -> int:
         return _fail(str(e))
 
     t1 = time.perf_counter()
-    if args.blurmap is not None:
-        try:
-            blurmap = BlurMap.load(args.blurmap)
-        except (OSError, ValueError) as e:
-            return _fail(str(e))
-        if blurmap.shape != photo.shape[:2]:
-            return _fail(f"{args.blurmap}: blur map of size {blurmap.shape} does not match the photo {photo.shape[:2]}")
-        detected_with = f"blur map {args.blurmap}"
-    else:
-        from ..detect import Detector
-        from ..model import WeightsError
-
-        try:
-            detector = Detector(args.model, device=args.device)
-        except (WeightsError, ValueError) as e:
-            return _fail(str(e), 2)
-        try:
-            blurmap = detector(photo)
-        except (ValueError, RuntimeError, MemoryError) as e:
-            return _fail(f"{args.photo}: detection failed ({e})")
-        detected_with = f"{detector.model_name} on {detector.device_name}"
+    try:
+        blurmap, detected_with = blur_map_for(args, photo)
+    except CommandFailed as e:
+        return _fail(e.message, e.code)
 
     t2 = time.perf_counter()
     try:
