@@ -18,6 +18,7 @@ import numpy as np
 import torch
 
 from .blurmap import BlurMap
+from .progress import Cancel, Progress, Reporter
 from .model import STRIDE, BlurNet, load_model, normalise
 
 DEFAULT_MAX_SIDE = 640
@@ -27,8 +28,6 @@ STRIP_PIXELS = 2_000_000  # full-resolution pixels per upsampling strip
 GUIDE_RADIUS = 4  # guided-filter radius at working resolution (pixels)
 GUIDE_EPS = 1e-3  # guided-filter regularisation (guide intensities in [0, 1])
 
-Progress = Callable[[float], None]
-Cancel = Callable[[], bool]
 
 
 class Cancelled(Exception):
@@ -108,7 +107,7 @@ class Detector:
     def __call__(self, image: np.ndarray, progress: Progress | None = None, cancel: Cancel | None = None) -> BlurMap:
         """(H, W, 3) uint8 RGB photo -> BlurMap with probabilities at full resolution."""
         image = _as_rgb8(image)
-        report = _Reporter(progress, cancel)
+        report = Reporter(progress, cancel, Cancelled("blur detection was cancelled"))
         t0 = time.perf_counter()
         h, w = image.shape[:2]
         wh, ww = self.working_size(h, w)
@@ -290,14 +289,3 @@ def guided_upsample(
     return out
 
 
-class _Reporter:
-    """Forwards progress and checks the cancel callable between steps."""
-
-    def __init__(self, progress: Progress | None, cancel: Cancel | None) -> None:
-        self.progress, self.cancel = progress, cancel
-
-    def __call__(self, fraction: float, check: bool = True) -> None:
-        if check and self.cancel is not None and self.cancel():
-            raise Cancelled("blur detection was cancelled")
-        if self.progress is not None:
-            self.progress(float(min(max(fraction, 0.0), 1.0)))

@@ -3,14 +3,13 @@
 from __future__ import annotations
 
 import os
-import tempfile
 from pathlib import Path
 from typing import Iterable
 
 import numpy as np
 
 from .blurmap import BlurMap
-from .images import ImageError, same_file, write_image
+from .images import ImageError, atomic_write, same_file, write_image
 
 OVERLAY_STRIP_PIXELS = 4_000_000  # overlay is computed in strips to bound memory on 50 MP photos
 
@@ -68,14 +67,4 @@ def overlay_image(photo: np.ndarray, blurmap: BlurMap) -> np.ndarray:
 
 
 def _save_npy(path: Path, array: np.ndarray) -> None:
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.stem}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "wb") as f:
-            np.save(f, array)
-        os.chmod(tmp, 0o644)
-        os.replace(tmp, path)
-    except OSError as e:
-        raise ImageError(f"{path}: could not write ({e})") from None
-    finally:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
+    atomic_write(path, lambda f: np.save(f, array))

@@ -11,7 +11,7 @@ import os
 import tempfile
 import warnings
 from pathlib import Path
-from typing import Iterable
+from typing import BinaryIO, Callable, Iterable
 
 import numpy as np
 from PIL import Image, ImageFile, ImageOps, UnidentifiedImageError
@@ -177,10 +177,17 @@ def write_image(
         options["compression"] = "tiff_deflate"
     if not path.parent.is_dir():
         raise ImageError(f"{path}: the folder {path.parent} does not exist")
+    atomic_write(path, lambda f: im.save(f, format=fmt, **options))
+    return path
+
+
+def atomic_write(path: Path, write: Callable[[BinaryIO], None]) -> None:
+    """Call `write(file)` on a temporary file in the destination folder, then rename it over
+    `path`: a reader never sees a half-written file, and a failure leaves no partial file behind."""
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.stem}.", suffix=".tmp")
     try:
         with os.fdopen(fd, "wb") as f:
-            im.save(f, format=fmt, **options)
+            write(f)
         _set_default_permissions(tmp)
         os.replace(tmp, path)
     except OSError as e:
@@ -188,7 +195,6 @@ def write_image(
     finally:
         if os.path.exists(tmp):
             os.unlink(tmp)
-    return path
 
 
 def _to_pil(a: np.ndarray, fmt: str, path: Path) -> Image.Image:

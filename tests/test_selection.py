@@ -333,12 +333,6 @@ def test_module_does_not_import_qt_or_pymatting():
 # --- command line ------------------------------------------------------------------------
 
 
-def test_cli_options_match_the_library():
-    from blurstudio.commands import select as command
-
-    assert command.TARGETS == S.TARGETS and command.SOLVERS == S.SOLVERS and command.EDGE_WIDTH == S.EDGE_WIDTH
-
-
 def _write_scene(tmp_path, h=120, w=160):
     from blurstudio.images import write_image
 

@@ -8,6 +8,7 @@ import sys
 import time
 from pathlib import Path
 
+from ..edit.selection import EDGE_WIDTH, SOLVERS, TARGETS
 from .common import CommandFailed, blur_map_for, number_in_range
 
 EXAMPLES = """\
@@ -25,18 +26,6 @@ examples:
 """
 
 MATTE_SUFFIXES = (".png", ".tif", ".tiff")
-# Copies of blurstudio.edit.selection's TARGETS, SOLVERS and EDGE_WIDTH (a test keeps them equal), so
-# that building the parser does not import OpenCV and `blurstudio --help` stays fast.
-TARGETS = ("sharp", "motion", "defocus", "blurred")
-SOLVERS = {
-    "cf": "closed-form matting (Levin et al. 2008)",
-    "knn": "KNN matting (Chen et al. 2013)",
-    "lkm": "large-kernel matting (He et al. 2010)",
-    "lbdm": "learning-based matting (Zheng & Kambhamettu 2009)",
-    "rw": "random-walk matting (Grady et al. 2005)",
-    "sm": "shared matting (Gastal & Oliveira 2010)",
-}
-EDGE_WIDTH = 0.03
 
 
 unit_value = number_in_range(0.0, 1.0)

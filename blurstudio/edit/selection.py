@@ -29,6 +29,7 @@ import cv2
 import numpy as np
 
 from ..blurmap import CLASS_NAMES, SHARP, BlurMap
+from ..progress import Cancel, Progress, Reporter
 
 TARGETS = ("sharp", "motion", "defocus", "blurred")  # "blurred" = motion or defocus = 1 - p(sharp)
 
@@ -71,8 +72,6 @@ ICHOL_SHIFTS = [1e-3, 1e-2, 0.1, 1.0, 10.0, 100.0]
 CF_EPSILON = 1e-5
 MIN_SOLVE_SIDE = 4  # below this (working pixels) the matting solvers are not used
 
-Progress = Callable[[float], None]
-Cancel = Callable[[], bool]
 
 
 class SelectionCancelled(Exception):
@@ -392,7 +391,7 @@ def select(
 
     t_start = time.perf_counter()
     timings: dict[str, float] = {}
-    report = _Reporter(progress, cancel)
+    report = Reporter(progress, cancel, SelectionCancelled("selection was cancelled"))
     photo = _as_rgb8(photo)
     H, W = photo.shape[:2]
     if blurmap.shape != (H, W):
@@ -631,17 +630,6 @@ def _background(mode: str, y0: int, y1: int, width: int, side: int) -> np.ndarra
 
 
 # --- helpers -----------------------------------------------------------------------------
-
-
-class _Reporter:
-    def __init__(self, progress: Progress | None, cancel: Cancel | None) -> None:
-        self.progress, self.cancel = progress, cancel
-
-    def __call__(self, fraction: float, check: bool = True) -> None:
-        if check and self.cancel is not None and self.cancel():
-            raise SelectionCancelled("selection was cancelled")
-        if self.progress is not None:
-            self.progress(float(min(max(fraction, 0.0), 1.0)))
 
 
 def _check_target(target: str) -> None:
