@@ -12,7 +12,7 @@ from trainer.data import labels_from_gt, load_labelled_folder
 from trainer.metrics import BlurMetrics
 from trainer.synth import MIN_VISIBLE_EXTENT, Sources, SynthConfig, make_sample, sample_rng
 from trainer.synth.__main__ import main as synth_main
-from trainer.synth.kernels import disk_kernel, kernel_extent, linear_motion_kernel, polygon_kernel, shake_kernel
+from trainer.synth.kernels import disk_kernel, gaussian_kernel, kernel_extent, linear_motion_kernel, polygon_kernel, shake_kernel
 from trainer.synth.sources import load_sources, split_of
 from trainer.train import main as train_main
 
@@ -21,7 +21,7 @@ from trainer.train import main as train_main
 
 @pytest.mark.parametrize(
     "kernel",
-    [disk_kernel(0.0), disk_kernel(1.3), disk_kernel(6.5), polygon_kernel(5.0, 6, 0.3),
+    [disk_kernel(0.0), disk_kernel(1.3), disk_kernel(6.5), polygon_kernel(5.0, 6, 0.3), gaussian_kernel(3.0),
      linear_motion_kernel(12.0, 33.0), linear_motion_kernel(25.0, 90.0),
      shake_kernel(20.0, np.random.default_rng(3))],
 )
@@ -48,6 +48,8 @@ def test_kernel_shapes_follow_parameters():
     assert ys.max() - ys.min() >= 14 and xs.max() - xs.min() <= 1
     assert kernel_extent(disk_kernel(8)) > kernel_extent(disk_kernel(4)) > kernel_extent(disk_kernel(1))
     assert kernel_extent(disk_kernel(1.0)) < MIN_VISIBLE_EXTENT <= kernel_extent(disk_kernel(1.8))
+    # A Gaussian of sigma r/2 is as wide (RMS) as a disk of radius r.
+    assert kernel_extent(gaussian_kernel(3.0)) == pytest.approx(kernel_extent(disk_kernel(6.0)), rel=0.05)
     with pytest.raises(ValueError):
         polygon_kernel(4.0, 2)
 

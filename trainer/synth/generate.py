@@ -22,7 +22,7 @@ from dataclasses import dataclass
 import cv2
 import numpy as np
 
-from .kernels import disk_kernel, kernel_extent, linear_motion_kernel, polygon_kernel, shake_kernel
+from .kernels import disk_kernel, gaussian_kernel, kernel_extent, linear_motion_kernel, polygon_kernel, shake_kernel
 from .sources import Sources, dead_leaves, random_blob
 
 SHARP, MOTION, DEFOCUS = 0, 1, 2
@@ -64,8 +64,13 @@ def _log_uniform(rng: np.random.Generator, lo: float, hi: float) -> float:
 
 
 def _defocus_kernel(rng: np.random.Generator, radius: float) -> np.ndarray:
-    if rng.random() < 0.3:
+    # Hard disks and polygons (bokeh of a clean lens) and Gaussians (soft, aberrated PSFs), so the
+    # network does not learn one generator's kernel shape.
+    u = rng.random()
+    if u < 0.2:
         return polygon_kernel(radius, int(rng.integers(5, 9)), rng.uniform(0, np.pi))
+    if u < 0.45:
+        return gaussian_kernel(radius / 2)
     return disk_kernel(radius)
 
 

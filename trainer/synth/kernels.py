@@ -39,6 +39,20 @@ def disk_kernel(radius: float) -> np.ndarray:
     return _normalised(_supersampled(size, lambda x, y: x * x + y * y <= radius * radius))
 
 
+def gaussian_kernel(sigma: float) -> np.ndarray:
+    """A soft defocus PSF (aberrations, apodised or cheap lenses): an isotropic Gaussian.
+
+    sigma = radius / 2 gives the same RMS extent as a disk of that radius."""
+    if sigma < 0:
+        raise ValueError(f"sigma must be >= 0, got {sigma}")
+    if sigma < 0.25:
+        return np.ones((1, 1), np.float32)
+    size = _odd(6 * sigma + 1)
+    x = np.arange(size, dtype=np.float32) - (size - 1) / 2
+    g = np.exp(-0.5 * (x / sigma) ** 2)
+    return _normalised(np.outer(g, g))
+
+
 def polygon_kernel(radius: float, sides: int = 6, rotation: float = 0.0) -> np.ndarray:
     """Defocus PSF of a polygonal aperture (n blades) with circumradius `radius`."""
     if sides < 3:
