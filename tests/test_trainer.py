@@ -13,7 +13,7 @@ from trainer.metrics import BlurMetrics
 from trainer.synth import MIN_VISIBLE_EXTENT, Sources, SynthConfig, make_sample, sample_rng
 from trainer.synth.__main__ import main as synth_main
 from trainer.synth.kernels import disk_kernel, gaussian_kernel, kernel_extent, linear_motion_kernel, polygon_kernel, shake_kernel
-from trainer.synth.sources import load_sources, split_of
+from trainer.synth.sources import MAX_BLURRED_FRACTION, blurred_fraction, dead_leaves, load_sources, split_of
 from trainer.train import main as train_main
 
 
@@ -128,6 +128,23 @@ def test_sources_split_is_stable_and_disjoint(tmp_path):
     assert len(train.photos) == len(train.objects)
     img, lab = make_sample(train, sample_rng(0, 0), SynthConfig(size=32))
     assert img.shape == (32, 32, 3)
+
+
+def test_blurry_source_photos_are_left_out(tmp_path):
+    # Untouched pixels are labelled sharp, so a photo with real defocus must not become a source.
+    rng = np.random.default_rng(1)
+    sharp = dead_leaves(256, rng)
+    soft = cv2.GaussianBlur(sharp, (0, 0), 2.5)
+    assert blurred_fraction(sharp) < MAX_BLURRED_FRACTION < blurred_fraction(soft)
+    half = sharp.copy()
+    half[:, 128:] = soft[:, 128:]  # shallow depth of field: half the frame defocused
+    assert blurred_fraction(half) > MAX_BLURRED_FRACTION
+    (tmp_path / "photos").mkdir()
+    for name, img in (("sharp.png", sharp), ("soft.png", soft), ("half.png", half)):
+        cv2.imwrite(str(tmp_path / "photos" / name), img[..., ::-1])
+    src = load_sources(photo_dirs=[tmp_path / "photos"], split="all")
+    assert len(src.photos) == 1 and np.array_equal(src.photos[0], sharp)
+    assert sorted(src.left_out_blurry) == ["half.png", "soft.png"]
 
 
 def test_synth_writer_outputs_labels_and_contact_sheet(tmp_path):

@@ -16,6 +16,10 @@ import numpy as np
 
 IMAGE_SUFFIXES = {".jpg", ".jpeg", ".png", ".bmp", ".tif", ".tiff", ".webp"}
 VAL_FRACTION = 0.2
+# Source photos must be sharp: everything we do not blur is labelled sharp. Photos whose edges are
+# blurred over more than this fraction of their textured area (shallow depth of field, soft focus)
+# are left out, so a real defocused background is never taught as "sharp".
+MAX_BLURRED_FRACTION = 0.3
 
 
 def split_of(path: Path) -> str:
@@ -42,6 +46,38 @@ def _read_mask(path: Path) -> np.ndarray:
     if m is None:
         raise ValueError(f"cannot read mask {path}")
     return m
+
+
+def _edge_blur_sigma(grey: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Per-pixel Gaussian blur sigma of edges, from the ratio of gradients at two scales
+    (Zhuo & Sim 2011): for an edge blurred by s, |grad| after smoothing by a scales as
+    1 / sqrt(s^2 + a^2). Returns (sigma, edge mask)."""
+    s1, s2 = 0.7, 2.5
+
+    def grad(sigma: float) -> np.ndarray:
+        b = cv2.GaussianBlur(grey, (0, 0), sigma)
+        return np.hypot(cv2.Sobel(b, cv2.CV_32F, 1, 0), cv2.Sobel(b, cv2.CV_32F, 0, 1)) / 8
+
+    g1, g2 = grad(s1), grad(s2)
+    r2 = np.clip(g1 / np.maximum(g2, 1e-3), 1.01, None) ** 2
+    sigma = np.sqrt(np.clip((s2 * s2 - r2 * s1 * s1) / (r2 - 1), 0, 100))
+    edges = (g2 > 4.0) & (g2 >= 0.97 * cv2.dilate(g2, np.ones((3, 3), np.uint8)))  # ridge of strong edges
+    return sigma, edges
+
+
+def blurred_fraction(img: np.ndarray, cell: int = 32) -> float:
+    """Fraction of the textured 32x32 cells of an RGB photo whose edges look blurred (median sigma > 1.6 px)."""
+    grey = cv2.cvtColor(img, cv2.COLOR_RGB2GRAY).astype(np.float32)
+    sigma, edges = _edge_blur_sigma(grey)
+    h, w = grey.shape
+    blurred = textured = 0
+    for y in range(0, h - cell + 1, cell):
+        for x in range(0, w - cell + 1, cell):
+            e = edges[y : y + cell, x : x + cell]
+            if e.sum() >= 12:
+                textured += 1
+                blurred += float(np.median(sigma[y : y + cell, x : x + cell][e])) > 1.6
+    return blurred / textured if textured else 0.0
 
 
 def dead_leaves(size: int, rng: np.random.Generator) -> np.ndarray:
@@ -74,9 +110,11 @@ class Sources:
     photos: list[np.ndarray] = field(default_factory=list)
     objects: list[tuple[np.ndarray, np.ndarray]] = field(default_factory=list)  # (RGB, mask 0/255)
     layouts: list[np.ndarray] = field(default_factory=list)  # 255 = blurred region
+    left_out_blurry: list[str] = field(default_factory=list)  # file names failing the sharpness check
 
     def describe(self) -> dict:
-        return {"photos": len(self.photos), "objects": len(self.objects), "layouts": len(self.layouts)}
+        return {"photos": len(self.photos), "objects": len(self.objects), "layouts": len(self.layouts),
+                "left_out_blurry": len(self.left_out_blurry)}
 
 
 def load_sources(
@@ -88,17 +126,30 @@ def load_sources(
     """Load photos, salient objects (DIR/images + DIR/masks with the same stems) and layouts.
 
     Object photos are also used as backgrounds. `split` is 'train', 'val' or 'all'.
+    Photos that fail the sharpness check (`blurred_fraction` > MAX_BLURRED_FRACTION) are left out.
     """
     keep = (lambda p: True) if split == "all" else (lambda p: split_of(p) == split)
     src = Sources()
+
+    def sharp_photo(p: Path) -> np.ndarray | None:
+        img = _read_rgb(p)
+        if blurred_fraction(img) > MAX_BLURRED_FRACTION:
+            src.left_out_blurry.append(p.name)
+            return None
+        return img
+
     for d in photo_dirs:
-        src.photos += [_read_rgb(p) for p in _list_images(Path(d)) if keep(p)]
+        for p in _list_images(Path(d)):
+            img = sharp_photo(p) if keep(p) else None
+            if img is not None:
+                src.photos.append(img)
     for d in object_dirs:
         d = Path(d)
         masks = {p.stem: p for p in _list_images(d / "masks")}
         for p in _list_images(d / "images"):
-            if keep(p) and p.stem in masks:
-                img, mask = _read_rgb(p), _read_mask(masks[p.stem])
+            img = sharp_photo(p) if keep(p) and p.stem in masks else None
+            if img is not None:
+                mask = _read_mask(masks[p.stem])
                 if mask.shape != img.shape[:2]:
                     mask = cv2.resize(mask, img.shape[1::-1], interpolation=cv2.INTER_NEAREST)
                 mask = np.where(mask > 127, 255, 0).astype(np.uint8)
