@@ -2,7 +2,9 @@
 
 With no folders given, everything is procedural (dead-leaves images, random blobs), so tests and
 new users need no downloads. Files are split into train / val by a stable hash of the file name,
-so validation photos are never seen in training.
+so validation photos are never seen in training. Photos with real blur of their own (shallow depth
+of field, soft focus) are left out by an edge-blur check, because every pixel the generator does not
+blur is labelled sharp.
 """
 
 from __future__ import annotations
