@@ -111,3 +111,12 @@ def test_whole_photo_preview_and_no_kernels(qtbot, panel, ctx):
     assert not panel.apply_button.isEnabled()
     panel.deactivate()
     ctx.wait_for_workers()
+
+
+def test_waiting_notice_clears_when_the_map_arrives(qtbot, panel, ctx):
+    # The panel is not in use, so no kernel estimate rewrites the status: the notice itself must go.
+    photo = dead_leaves(64, 80, seed=1)
+    ctx.set_photo(photo)
+    assert "Waiting for the blur map" in panel.status.text()
+    ctx.set_blurmap(BlurMap.from_labels(np.zeros(photo.shape[:2], np.uint8)))
+    assert "Waiting" not in panel.status.text()

@@ -106,7 +106,7 @@ def test_save_matte_cutout_and_copy(qtbot, setup, tmp_path):
     panel.bits16.setChecked(True)
     matte = tmp_path / "m.png"
     assert panel.save_matte_to(matte) is not None
-    qtbot.waitUntil(lambda: panel.save_job is None, timeout=TIMEOUT)
+    qtbot.waitUntil(lambda: panel.full_job is None, timeout=TIMEOUT)
     with Image.open(matte) as im:
         m = np.asarray(im)
     assert m.dtype == np.uint16 and m.shape == photo.shape[:2]
@@ -114,7 +114,7 @@ def test_save_matte_cutout_and_copy(qtbot, setup, tmp_path):
 
     cut = tmp_path / "c.png"
     assert panel.save_cutout_to(cut) is not None
-    qtbot.waitUntil(lambda: panel.save_job is None, timeout=TIMEOUT)
+    qtbot.waitUntil(lambda: panel.full_job is None, timeout=TIMEOUT)
     with Image.open(cut) as im:
         assert im.mode == "RGBA" and im.size == (160, 120)
 
@@ -126,7 +126,7 @@ def test_save_matte_cutout_and_copy(qtbot, setup, tmp_path):
     assert "refusing" in errors[0] and ctx.photo_path.read_bytes() == b"the original"
 
     assert panel.copy_cutout() is not None
-    qtbot.waitUntil(lambda: panel.save_job is None, timeout=TIMEOUT)
+    qtbot.waitUntil(lambda: panel.full_job is None, timeout=TIMEOUT)
     image = QGuiApplication.clipboard().image()
     assert (image.width(), image.height()) == (160, 120)
 

@@ -11,7 +11,7 @@ import threading
 from typing import Optional
 
 import numpy as np
-from PySide6.QtCore import Qt, QTimer
+from PySide6.QtCore import Qt
 from PySide6.QtGui import QImage, QPixmap
 from PySide6.QtWidgets import (
     QCheckBox,
@@ -86,9 +86,6 @@ class DeblurPanel(EditPanel):
         self._loupe_cancel: threading.Event | None = None
         self._canvas_job: WorkerJob | None = None
         self._canvas_cancel: threading.Event | None = None
-        self.full_job: WorkerJob | None = None
-        self._active = False
-        self._paused = False  # after Apply / Undo / Redo: the photo on screen is the result
 
         self.region = QComboBox()
         for text, value in REGIONS:
@@ -122,8 +119,6 @@ class DeblurPanel(EditPanel):
         self.whole = QCheckBox("Preview on the whole photo")
         self.whole.setToolTip("Deblur the whole photo for the canvas (takes a few seconds on large photos)")
         self.apply_button = QPushButton("Apply")
-        self.status = QLabel()
-        self.status.setWordWrap(True)
 
         form = QFormLayout()
         form.addRow("Region", self.region)
@@ -152,10 +147,7 @@ class DeblurPanel(EditPanel):
         layout.addWidget(self.status)
         layout.addStretch(1)
 
-        self._timer = QTimer(self)
-        self._timer.setSingleShot(True)
-        self._timer.setInterval(PREVIEW_DELAY_MS)
-        self._timer.timeout.connect(self._start_previews)
+        self._timer = self.make_preview_timer(PREVIEW_DELAY_MS, self._start_previews)
 
         self.region.currentIndexChanged.connect(self._inputs_changed)
         self.method.currentIndexChanged.connect(self._settings_changed)
@@ -165,8 +157,8 @@ class DeblurPanel(EditPanel):
         self.follow.toggled.connect(self._follow_toggled)
         self.apply_button.clicked.connect(self.apply)
         context.photo_opened.connect(self._photo_opened)
-        context.photo_changed.connect(self._photo_changed)
-        context.blurmap_changed.connect(self._blurmap_changed)
+        context.photo_changed.connect(self._photo_edited)
+        context.blurmap_changed.connect(self._inputs_replaced)
         self._update_labels()
         self._update_enabled()
 
@@ -186,43 +178,25 @@ class DeblurPanel(EditPanel):
         self.smoothness_label.setText(f"{s['regularisation']:.2g}×")
 
     def _update_enabled(self) -> None:
-        ctx = self.context
-        ready = ctx.photo is not None and ctx.blurmap is not None
+        ready = self.inputs_ready()
         for w in (self.region, self.method, self.strength, self.smoothness, self.whole, self.follow):
             w.setEnabled(ready)
-        busy = self.full_job is not None and self.full_job.running
-        self.apply_button.setEnabled(ready and bool(self.kernels) and not busy)
-        if ctx.photo is None:
-            self.status.setText("Open a photo.")
-        elif ctx.blurmap is None:
-            self.status.setText("Waiting for the blur map (detect blur first).")
+        self.apply_button.setEnabled(ready and bool(self.kernels) and not self.busy())
+        self.show_input_notice()
 
     # --- lifecycle ------------------------------------------------------------------------------
     def activate(self) -> None:
-        self._active = True
-        self._paused = False
+        super().activate()
         self._follow_toggled(self.follow.isChecked())
         self._ensure_kernels()
 
     def deactivate(self) -> None:
-        self._active = False
+        super().deactivate()
         self._timer.stop()
         self._cancel_previews()
 
     def _photo_opened(self) -> None:
         self.loupe_centre = None
-        self._inputs_changed()
-
-    def _photo_changed(self) -> None:
-        # After Apply, Undo or Redo the photo on screen is the result: no automatic canvas preview
-        # (it would deblur the deblurred photo) until a control is touched.
-        self._paused = True
-        if self._active:
-            self.context.show_preview(None)
-        self._inputs_changed()
-
-    def _blurmap_changed(self) -> None:
-        self._paused = False
         self._inputs_changed()
 
     def _inputs_changed(self) -> None:
@@ -235,7 +209,7 @@ class DeblurPanel(EditPanel):
             self._estimate_job = None
         self._show_kernels({})
         self._update_enabled()
-        if self._active:
+        if self.active:
             self._ensure_kernels()
 
     def _key(self) -> tuple:
@@ -244,7 +218,7 @@ class DeblurPanel(EditPanel):
 
     def _ensure_kernels(self) -> None:
         ctx = self.context
-        if ctx.photo is None or ctx.blurmap is None:
+        if not self.inputs_ready():
             self._update_enabled()
             return
         key = self._key()
@@ -297,7 +271,7 @@ class DeblurPanel(EditPanel):
 
     # --- loupe position -------------------------------------------------------------------------
     def _follow_toggled(self, on: bool) -> None:
-        if not self._active:
+        if not self.active:
             return
         if on:
             self.context.begin_brush(self._brush, radius=LOUPE_SIZE / 2)
@@ -310,45 +284,39 @@ class DeblurPanel(EditPanel):
     def move_loupe(self, x: float, y: float) -> None:
         """Centre the loupe on photo pixel (x, y) and refresh it."""
         self.loupe_centre = (float(x), float(y))
-        self._paused = False
+        self.paused = False
         if self.kernels:
             self._timer.start()
 
     # --- previews -------------------------------------------------------------------------------
     def _settings_changed(self) -> None:
         self._update_labels()
-        self._paused = False
+        self.paused = False
         self._schedule_previews()
 
     def _whole_toggled(self, on: bool) -> None:
         if not on:
             self._cancel_canvas()
-            if self._active:
+            if self.active:
                 self.context.show_preview(None)
         self._settings_changed()
 
     def _schedule_previews(self) -> None:
-        if self._active and self.kernels:
+        if self.active and self.kernels:
             self._timer.start()
 
     def _cancel_canvas(self) -> None:
-        if self._canvas_cancel is not None:
-            self._canvas_cancel.set()
-        if self._canvas_job is not None:
-            self._canvas_job.discard()
+        self.stop_job(self._canvas_job, self._canvas_cancel)
         self._canvas_job = self._canvas_cancel = None
 
     def _cancel_previews(self) -> None:
-        if self._loupe_cancel is not None:
-            self._loupe_cancel.set()
-        if self._loupe_job is not None:
-            self._loupe_job.discard()
+        self.stop_job(self._loupe_job, self._loupe_cancel)
         self._loupe_job = self._loupe_cancel = None
         self._cancel_canvas()
 
     def _start_previews(self) -> None:
         ctx = self.context
-        if not self._active or not self.kernels or ctx.photo is None or ctx.blurmap is None:
+        if not self.active or not self.kernels or not self.inputs_ready():
             return
         self._cancel_previews()
         options = dict(self.settings(), noise=self.noise)
@@ -360,7 +328,7 @@ class DeblurPanel(EditPanel):
                 deblur_preview, ctx.photo, ctx.blurmap, box, self.kernels, cancel=cancel.is_set, **options,
                 on_result=self._show_loupe, on_error=self._failed,
             )
-        if self.whole.isChecked() and not self._paused:
+        if self.whole.isChecked() and not self.paused:
             cancel = threading.Event()
             self._canvas_cancel = cancel
             self.status.setText("Deblurring the whole photo for the preview…")
@@ -377,46 +345,26 @@ class DeblurPanel(EditPanel):
     def _show_canvas(self, image: np.ndarray) -> None:
         self._canvas_job = self._canvas_cancel = None
         self.status.setText("")
-        if self._active and self.whole.isChecked():
+        if self.active and self.whole.isChecked():
             self.context.show_preview(image)
 
     def _failed(self, error: BaseException) -> None:
-        if isinstance(error, Cancelled):
-            return
-        self.status.setText("")
-        self._update_enabled()
-        self.context.report_error("Deblur failed", str(error))
+        if not isinstance(error, Cancelled):  # Cancelled: a stale preview stopped on purpose
+            self.report_failure("Deblur failed", error)
 
     # --- apply ----------------------------------------------------------------------------------
     def apply(self) -> Optional[WorkerJob]:
         """Deblur the whole photo at full resolution and replace it (one undoable step)."""
         ctx = self.context
-        if not self.kernels or ctx.photo is None or ctx.blurmap is None:
-            return None
-        if self.full_job is not None and self.full_job.running:
+        if not self.kernels or not self.inputs_ready() or self.busy():
             return None
         settings = self.settings()
         names = ", ".join(k.describe() for k in self.kernels.values())
-        description = f"Deblur ({names}, {100 * settings['strength']:.0f}%)"
-        self.status.setText("Deblurring at full resolution…")
-        self.full_job = ctx.run_in_worker(
+        return self.apply_in_worker(
             deblur, ctx.photo, ctx.blurmap, self.kernels, noise=self.noise, **settings,
-            on_result=lambda image: self._applied(image, description), on_error=self._full_failed,
+            status="Deblurring at full resolution…", error_title="Deblur failed",
+            description=f"Deblur ({names}, {100 * settings['strength']:.0f}%)",
         )
-        self._update_enabled()
-        return self.full_job
-
-    def _full_failed(self, error: BaseException) -> None:
-        self.full_job = None
-        self._failed(error)
-
-    def _applied(self, image: np.ndarray, description: str) -> None:
-        self.full_job = None
-        self.status.setText("")
-        if self.context.photo is not None and image.shape == self.context.photo.shape:
-            self.context.apply_edit(image, description)
-            self.context.notify(f"{description} applied (Ctrl+Z to undo)")
-        self._update_enabled()
 
 
 __all__ = ["DeblurPanel", "LOUPE_SIZE"]

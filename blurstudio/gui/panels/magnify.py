@@ -11,11 +11,10 @@ import threading
 from pathlib import Path
 
 import numpy as np
-from PySide6.QtCore import Qt, QTimer
+from PySide6.QtCore import Qt
 from PySide6.QtWidgets import (
     QCheckBox,
     QComboBox,
-    QFileDialog,
     QFormLayout,
     QHBoxLayout,
     QLabel,
@@ -40,7 +39,7 @@ def _render_full(magnifier: Magnifier, settings: dict) -> np.ndarray:
     return magnifier.render(max_pixels=None, **settings)
 
 
-def _render_and_write(magnifier: Magnifier, settings: dict, path: Path, protect: list[Path]) -> Path:
+def _render_and_write(path: Path, magnifier: Magnifier, settings: dict, protect: list[Path]) -> Path:
     from blurstudio.images import write_image
 
     image = magnifier.render(max_pixels=None, **settings)
@@ -59,11 +58,7 @@ class MagnifyPanel(EditPanel):
         self._prepare_job: WorkerJob | None = None
         self._preview_job: WorkerJob | None = None
         self._preview_cancel: threading.Event | None = None
-        self.full_job: WorkerJob | None = None  # apply or export
-        self._active = False
-        self._paused = False  # no automatic preview right after Apply / Undo / Redo
         self._last_preview = None
-        self.export_folder = str(Path.home())
 
         self.amount = QSlider(Qt.Orientation.Horizontal)
         self.amount.setRange(AMOUNT_STEPS, int(MAX_AMOUNT * AMOUNT_STEPS))
@@ -88,8 +83,6 @@ class MagnifyPanel(EditPanel):
         self.compare.setToolTip("Shows the original while held; the view's split mode compares side by side")
         self.apply_button = QPushButton("Apply")
         self.export_button = QPushButton("Export…")
-        self.status = QLabel()
-        self.status.setWordWrap(True)
         self.legend = QLabel()
         self.legend.setWordWrap(True)
 
@@ -114,24 +107,21 @@ class MagnifyPanel(EditPanel):
         layout.addWidget(self.status)
         layout.addStretch(1)
 
-        self._timer = QTimer(self)
-        self._timer.setSingleShot(True)
-        self._timer.setInterval(PREVIEW_DELAY_MS)
-        self._timer.timeout.connect(self._start_preview)
+        self._timer = self.make_preview_timer(PREVIEW_DELAY_MS, self._start_preview)
 
         self.amount.valueChanged.connect(self._settings_changed)
         self.boost.valueChanged.connect(self._settings_changed)
         self.bokeh.currentIndexChanged.connect(self._settings_changed)
         self.show_amount.toggled.connect(self._settings_changed)
-        self.protect.toggled.connect(self._subject_changed)
-        self.motion.toggled.connect(self._subject_changed)
+        self.protect.toggled.connect(self._inputs_replaced)
+        self.motion.toggled.connect(self._inputs_replaced)
         self.compare.pressed.connect(lambda: self.context.show_preview(None))
         self.compare.released.connect(self._compare_released)
         self.apply_button.clicked.connect(self.apply)
         self.export_button.clicked.connect(self._export_clicked)
         context.photo_opened.connect(self._photo_opened)
-        context.photo_changed.connect(self._photo_changed)
-        context.blurmap_changed.connect(self._blurmap_changed)
+        context.photo_changed.connect(self._photo_edited)
+        context.blurmap_changed.connect(self._inputs_replaced)
         context.selection_changed.connect(self._selection_changed)
         self._update_labels()
         self._update_enabled()
@@ -151,50 +141,27 @@ class MagnifyPanel(EditPanel):
         self.boost_label.setText(f"{s['highlight_boost']:.1f}")
 
     def _update_enabled(self) -> None:
-        ctx = self.context
-        ready = ctx.photo is not None and ctx.blurmap is not None
+        ready = self.inputs_ready()
         for w in (self.amount, self.bokeh, self.boost, self.motion, self.show_amount, self.compare):
             w.setEnabled(ready)
-        self.protect.setEnabled(ready and ctx.selection is not None)
-        busy = self.full_job is not None and self.full_job.running
+        self.protect.setEnabled(ready and self.context.selection is not None)
+        busy = self.busy()
         self.apply_button.setEnabled(ready and self.magnifier is not None and not busy)
         self.export_button.setEnabled(ready and self.magnifier is not None and not busy)
-        if ctx.photo is None:
-            self.status.setText("Open a photo.")
-        elif ctx.blurmap is None:
-            self.status.setText("Waiting for the blur map (detect blur first).")
-        elif self.status.text() in ("Open a photo.", "Waiting for the blur map (detect blur first)."):
-            self.status.setText("Ready.")  # the map arrived: the waiting notice no longer applies
+        self.show_input_notice()
 
     # --- lifecycle ------------------------------------------------------------------------------
     def activate(self) -> None:
-        self._active = True
-        self._paused = False
+        super().activate()
         self._ensure_magnifier()
 
     def deactivate(self) -> None:
-        self._active = False
+        super().deactivate()
         self._timer.stop()
         self._cancel_preview()
 
     def _photo_opened(self) -> None:
         self.protect.setChecked(False)
-        self._inputs_changed()
-
-    def _photo_changed(self) -> None:
-        # After Apply, Undo or Redo the photo on screen is the result to look at: no automatic preview
-        # (it would magnify the magnified photo again) until a control is touched.
-        self._paused = True
-        if self._active:
-            self.context.show_preview(None)
-        self._inputs_changed()
-
-    def _blurmap_changed(self) -> None:
-        self._paused = False
-        self._inputs_changed()
-
-    def _subject_changed(self) -> None:
-        self._paused = False
         self._inputs_changed()
 
     def _selection_changed(self) -> None:
@@ -213,7 +180,7 @@ class MagnifyPanel(EditPanel):
             self._prepare_job.discard()
             self._prepare_job = None
         self._update_enabled()
-        if self._active:
+        if self.active:
             self._ensure_magnifier()
 
     def _key(self) -> tuple:
@@ -223,7 +190,7 @@ class MagnifyPanel(EditPanel):
 
     def _ensure_magnifier(self) -> None:
         ctx = self.context
-        if ctx.photo is None or ctx.blurmap is None:
+        if not self.inputs_ready():
             self._update_enabled()
             return
         key = self._key()
@@ -259,24 +226,20 @@ class MagnifyPanel(EditPanel):
     # --- preview --------------------------------------------------------------------------------
     def _settings_changed(self) -> None:
         self._update_labels()
-        self._paused = False
+        self.paused = False
         self._schedule_preview()
 
     def _schedule_preview(self) -> None:
-        if self._active and not self._paused and self.magnifier is not None:
+        if self.active and not self.paused and self.magnifier is not None:
             self._timer.start()
 
     def _cancel_preview(self) -> None:
         self._last_preview = None
-        if self._preview_cancel is not None:
-            self._preview_cancel.set()
-        if self._preview_job is not None:
-            self._preview_job.discard()
-        self._preview_job = None
-        self._preview_cancel = None
+        self.stop_job(self._preview_job, self._preview_cancel)
+        self._preview_job = self._preview_cancel = None
 
     def _start_preview(self) -> None:
-        if not self._active or self._paused or self.magnifier is None or self.compare.isDown():
+        if not self.active or self.paused or self.magnifier is None or self.compare.isDown():
             return
         self._cancel_preview()
         if self.show_amount.isChecked():
@@ -293,7 +256,7 @@ class MagnifyPanel(EditPanel):
 
     def _show(self, image) -> None:
         self._last_preview = image
-        if self._active and not self.compare.isDown():
+        if self.active and not self.compare.isDown():
             self.context.show_preview(image)
 
     def _compare_released(self) -> None:
@@ -303,66 +266,33 @@ class MagnifyPanel(EditPanel):
             self._start_preview()
 
     def _failed(self, error: BaseException) -> None:
-        if isinstance(error, Cancelled):
-            return
-        self.status.setText("")
-        self._update_enabled()
-        self.context.report_error("Magnify failed", str(error))
+        if not isinstance(error, Cancelled):  # Cancelled: a stale preview stopped on purpose
+            self.report_failure("Magnify failed", error)
 
     # --- apply and export -----------------------------------------------------------------------
     def apply(self) -> WorkerJob | None:
         """Render at full resolution and replace the photo (one undoable step)."""
-        if self.magnifier is None or (self.full_job is not None and self.full_job.running):
+        if self.magnifier is None or self.busy():
             return None
         settings = self.settings()
-        description = f"Magnify blur ×{settings['amount']:.2f}"
-        self.status.setText("Rendering at full resolution…")
-        self.full_job = self.context.run_in_worker(
-            _render_full, self.magnifier, settings,
-            on_result=lambda image: self._applied(image, description), on_error=self._full_failed,
+        return self.apply_in_worker(
+            _render_full, self.magnifier, settings, status="Rendering at full resolution…",
+            description=f"Magnify blur ×{settings['amount']:.2f}", error_title="Magnify failed",
         )
-        self._update_enabled()
-        return self.full_job
-
-    def _full_failed(self, error: BaseException) -> None:
-        self.full_job = None
-        self._failed(error)
-
-    def _applied(self, image, description: str) -> None:
-        self.full_job = None
-        self.status.setText("")
-        if self.context.photo is not None and image.shape == self.context.photo.shape:
-            self.context.apply_edit(image, description)
-            self.context.notify(f"{description} applied (Ctrl+Z to undo)")
-        self._update_enabled()
 
     def _export_clicked(self) -> None:
-        ctx = self.context
-        stem = ctx.photo_path.stem if ctx.photo_path is not None else "photo"
-        start = str(Path(self.export_folder) / f"{stem}_magnified.jpg")
-        path, _ = QFileDialog.getSaveFileName(self, "Export magnified photo", start, EXPORT_FILTER)
+        path = self.ask_save_path("Export magnified photo", "_magnified.jpg", EXPORT_FILTER)
         if path:
             self.export_to(path)
 
     def export_to(self, path: str | Path) -> WorkerJob | None:
         """Render at full resolution and write `path` (JPEG or PNG; atomic; never over the photo)."""
-        if self.magnifier is None or (self.full_job is not None and self.full_job.running):
+        if self.magnifier is None or self.busy():
             return None
         path = Path(path)
         if path.suffix.lower() not in (".jpg", ".jpeg", ".png"):
             path = path.with_suffix(".jpg")
-        self.export_folder = str(path.parent)
-        protect = [self.context.photo_path] if self.context.photo_path is not None else []
-        self.status.setText(f"Exporting {path.name}…")
-        self.full_job = self.context.run_in_worker(
-            _render_and_write, self.magnifier, self.settings(), path, protect,
-            on_result=self._exported, on_error=self._full_failed,
+        return self.run_file_job(
+            _render_and_write, path, self.magnifier, self.settings(), doing="Exporting", done="Exported",
+            notice="Exported the magnified photo to {path}", error_title="Magnify failed",
         )
-        self._update_enabled()
-        return self.full_job
-
-    def _exported(self, path: Path) -> None:
-        self.full_job = None
-        self.status.setText(f"Exported {path.name}")
-        self.context.notify(f"Exported the magnified photo to {path}")
-        self._update_enabled()

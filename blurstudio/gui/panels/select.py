@@ -15,13 +15,12 @@ from pathlib import Path
 
 import numpy as np
 import shiboken6
-from PySide6.QtCore import Qt, QTimer
+from PySide6.QtCore import Qt
 from PySide6.QtGui import QGuiApplication, QImage, QUndoCommand, QUndoStack
 from PySide6.QtWidgets import (
     QButtonGroup,
     QCheckBox,
     QComboBox,
-    QFileDialog,
     QFormLayout,
     QHBoxLayout,
     QLabel,
@@ -133,12 +132,9 @@ class SelectPanel(EditPanel):
         self.generation = 0  # grows with every change of inputs or settings
         self._jobs: list[tuple[WorkerJob, threading.Event]] = []
         self._preview_job: WorkerJob | None = None
-        self.save_job: WorkerJob | None = None
-        self._active = False
         self._stroke_before: np.ndarray | None = None
         self._stroke_box: list[int] | None = None
         self._last_point: tuple[float, float] | None = None
-        self.export_folder = str(Path.home())
 
         self.target = QComboBox()
         for key, label in TARGET_LABELS.items():
@@ -185,8 +181,6 @@ class SelectPanel(EditPanel):
         self.save_matte_button = QPushButton("Save matte…")
         self.save_cutout_button = QPushButton("Save cut-out…")
         self.copy_button = QPushButton("Copy cut-out")
-        self.status = QLabel()
-        self.status.setWordWrap(True)
 
         form = QFormLayout()
         form.addRow("Select", self.target)
@@ -222,10 +216,8 @@ class SelectPanel(EditPanel):
         layout.addWidget(self.status)
         layout.addStretch(1)
 
-        self._quick_timer = QTimer(self, singleShot=True, interval=PREVIEW_DELAY_MS)
-        self._quick_timer.timeout.connect(self._start_quick)
-        self._full_timer = QTimer(self, singleShot=True, interval=FULL_DELAY_MS)
-        self._full_timer.timeout.connect(self._start_full)
+        self._quick_timer = self.make_preview_timer(PREVIEW_DELAY_MS, self._start_quick)
+        self._full_timer = self.make_preview_timer(FULL_DELAY_MS, self._start_full)
 
         for slider in (self.range, self.edge):
             slider.valueChanged.connect(self._settings_changed)
@@ -268,11 +260,8 @@ class SelectPanel(EditPanel):
         if shiboken6.isValid(self.strokes) and shiboken6.isValid(self.undo_button):  # not while being destroyed
             self._update_enabled()
 
-    def _ready(self) -> bool:
-        return self.context.photo is not None and self.context.blurmap is not None
-
     def _update_enabled(self) -> None:
-        ready = self._ready()
+        ready = self.inputs_ready()
         for w in (self.target, self.range, self.edge, self.solver, self.view, self.brush, self.brush_size):
             w.setEnabled(ready)
         for b in self.brush_modes.buttons():
@@ -280,20 +269,14 @@ class SelectPanel(EditPanel):
         self.undo_button.setEnabled(ready and self.strokes.canUndo())
         self.redo_button.setEnabled(ready and self.strokes.canRedo())
         self.clear_button.setEnabled(ready and self.scribbles is not None and bool(self.scribbles.any()))
-        saving = self.save_job is not None and self.save_job.running
         have_full = ready and self.full is not None and self.full.generation == self.generation
         for b in (self.save_matte_button, self.save_cutout_button, self.copy_button):
-            b.setEnabled(have_full and not saving)
-        if self.context.photo is None:
-            self.status.setText("Open a photo.")
-        elif self.context.blurmap is None:
-            self.status.setText("Waiting for the blur map (detect blur first).")
-        elif self.status.text() in ("Open a photo.", "Waiting for the blur map (detect blur first)."):
-            self.status.setText("Ready.")  # the map arrived: the waiting notice no longer applies
+            b.setEnabled(have_full and not self.busy())
+        self.show_input_notice()
 
     # --- lifecycle ------------------------------------------------------------------------------
     def activate(self) -> None:
-        self._active = True
+        super().activate()
         if self.brush.isChecked():
             self._begin_brush()
         if self.result is not None and self.result.generation == self.generation:
@@ -302,7 +285,7 @@ class SelectPanel(EditPanel):
             self._schedule()
 
     def deactivate(self) -> None:
-        self._active = False
+        super().deactivate()
         self._quick_timer.stop()
         # the full-resolution solve may finish in the background: the selection stays useful
 
@@ -337,14 +320,13 @@ class SelectPanel(EditPanel):
     def _schedule(self) -> None:
         # Only while the panel is shown: opening a photo or editing it elsewhere starts no matting.
         # A full-resolution solve already under way finishes when the panel is left.
-        if self._ready() and self._active:
+        if self.inputs_ready() and self.active:
             self._quick_timer.start()
             self._full_timer.start()
 
     def _cancel_jobs(self) -> None:
         for job, cancel in self._jobs:
-            cancel.set()
-            job.discard()
+            self.stop_job(job, cancel)
         self._jobs = []
 
     def _run(self, max_pixels: int | None, working_pixels: int) -> WorkerJob:
@@ -361,12 +343,12 @@ class SelectPanel(EditPanel):
         return job
 
     def _start_quick(self) -> None:
-        if self._ready() and self._active:
+        if self.inputs_ready() and self.active:
             self.status.setText("Previewing…")
             self._run(PREVIEW_PIXELS, PREVIEW_WORKING_PIXELS)
 
     def _start_full(self) -> None:
-        if self._ready():
+        if self.inputs_ready():
             self.status.setText("Refining at full resolution…")
             self._run(None, sel.WORKING_PIXELS)
 
@@ -388,7 +370,7 @@ class SelectPanel(EditPanel):
 
     def _show_result(self) -> None:
         r = self.result
-        if not self._active or r is None:
+        if not self.active or r is None:
             return
         if self._preview_job is not None:
             self._preview_job.discard()
@@ -399,15 +381,12 @@ class SelectPanel(EditPanel):
         )
 
     def _show(self, image: np.ndarray, generation: int) -> None:
-        if self._active and generation == self.generation:
+        if self.active and generation == self.generation:
             self.context.show_preview(image)
 
     def _failed(self, error: BaseException) -> None:
-        if isinstance(error, sel.SelectionCancelled):
-            return
-        self.status.setText("")
-        self._update_enabled()
-        self.context.report_error("Selection failed", str(error))
+        if not isinstance(error, sel.SelectionCancelled):  # a stale solve stopped on purpose
+            self.report_failure("Selection failed", error)
 
     # --- brush ----------------------------------------------------------------------------------
     def brush_radius(self) -> float:
@@ -419,7 +398,7 @@ class SelectPanel(EditPanel):
         return max(1.0, fraction * min(photo.shape[:2]))
 
     def _brush_toggled(self, on: bool) -> None:
-        if on and self._active:
+        if on and self.active:
             self._begin_brush()
         elif not on:
             self.context.end_brush()
@@ -475,29 +454,18 @@ class SelectPanel(EditPanel):
         self.strokes_changed()
 
     # --- outputs --------------------------------------------------------------------------------
-    def _protect(self) -> list[Path]:
-        return [self.context.photo_path] if self.context.photo_path is not None else []
-
     def _save_matte_clicked(self) -> None:
-        path = self._ask_path("Save matte", "_matte.png", "PNG (*.png);;TIFF (*.tif *.tiff)")
+        path = self.ask_save_path("Save matte", "_matte.png", "PNG (*.png);;TIFF (*.tif *.tiff)")
         if path:
             self.save_matte_to(path)
 
     def _save_cutout_clicked(self) -> None:
-        path = self._ask_path("Save cut-out", "_cutout.png", "PNG (*.png)")
+        path = self.ask_save_path("Save cut-out", "_cutout.png", "PNG (*.png)")
         if path:
             self.save_cutout_to(path)
 
-    def _ask_path(self, title: str, suffix: str, filters: str) -> str:
-        stem = self.context.photo_path.stem if self.context.photo_path is not None else "photo"
-        start = str(Path(self.export_folder) / f"{stem}{suffix}")
-        path, _ = QFileDialog.getSaveFileName(self, title, start, filters)  # asks before replacing a file
-        return path
-
     def _can_save(self) -> bool:
-        return self.full is not None and self.full.generation == self.generation and not (
-            self.save_job is not None and self.save_job.running
-        )
+        return self.full is not None and self.full.generation == self.generation and not self.busy()
 
     def save_matte_to(self, path: str | Path) -> WorkerJob | None:
         """Write the full-resolution matte (8 or 16 bits) to `path` (.png or .tif; atomic; never over the photo)."""
@@ -506,51 +474,25 @@ class SelectPanel(EditPanel):
         path = Path(path)
         if path.suffix.lower() not in (".png", ".tif", ".tiff"):
             path = path.with_suffix(".png")
-        return self._save(_write_matte, path, self.full.alpha, 16 if self.bits16.isChecked() else 8, self._protect())
+        return self.run_file_job(_write_matte, path, self.full.alpha, 16 if self.bits16.isChecked() else 8)
 
     def save_cutout_to(self, path: str | Path) -> WorkerJob | None:
         """Write the selected pixels with estimated foreground colours as an RGBA PNG."""
         if not self._can_save():
             return None
-        path = Path(path).with_suffix(".png")
-        return self._save(_write_cutout, path, self.context.photo, self.full.alpha, self._protect())
-
-    def _save(self, fn, path: Path, *args) -> WorkerJob:
-        self.export_folder = str(path.parent)
-        self.status.setText(f"Saving {path.name}…")
-        self.save_job = self.context.run_in_worker(fn, path, *args, on_result=self._saved, on_error=self._save_failed)
-        self._update_enabled()
-        return self.save_job
-
-    def _saved(self, path: Path) -> None:
-        self.save_job = None
-        self.status.setText(f"Saved {path.name}")
-        self.context.notify(f"Saved {path}")
-        self._update_enabled()
-
-    def _save_failed(self, error: BaseException) -> None:
-        self.save_job = None
-        self.status.setText("")
-        self._update_enabled()
-        self.context.report_error("Could not save", str(error))
+        return self.run_file_job(_write_cutout, Path(path).with_suffix(".png"), self.context.photo, self.full.alpha)
 
     def copy_cutout(self) -> WorkerJob | None:
         """Put the cut-out (RGBA, foreground colours) on the clipboard."""
         if not self._can_save():
             return None
-        self.status.setText("Copying the cut-out…")
-        self.save_job = self.context.run_in_worker(
-            sel.cutout, self.context.photo, self.full.alpha, on_result=self._copied, on_error=self._save_failed
-        )
-        self._update_enabled()
-        return self.save_job
+        return self.run_full_job(sel.cutout, self.context.photo, self.full.alpha, status="Copying the cut-out…",
+                                 on_result=self._copied, error_title="Could not save")
 
     def _copied(self, rgba: np.ndarray) -> None:
-        self.save_job = None
         rgba = np.ascontiguousarray(rgba)
         h, w = rgba.shape[:2]
         image = QImage(rgba.data, w, h, rgba.strides[0], QImage.Format.Format_RGBA8888).copy()  # own the pixels
         QGuiApplication.clipboard().setImage(image)
         self.status.setText("Cut-out copied to the clipboard.")
         self.context.notify("Cut-out copied to the clipboard")
-        self._update_enabled()
