@@ -1,7 +1,9 @@
 """BlurNet shapes and heads, weight files (round trip and every loading error), VGG-19 init."""
 
 import json
+import os
 import shutil
+import stat
 
 import numpy as np
 import pytest
@@ -99,6 +101,12 @@ def test_weight_round_trip(tmp_path):
     for k, v in net.state_dict().items():  # stored as fp16
         assert torch.allclose(loaded.state_dict()[k], v.half().float())
     assert Detector(tmp_path / "m.pt", device="cpu").max_side == 320
+    # Written like any other file (not owner-only, as a temporary file would be).
+    umask = os.umask(0)
+    os.umask(umask)
+    for f in ("m.pt", "m.json"):
+        assert stat.S_IMODE((tmp_path / f).stat().st_mode) == 0o666 & ~umask
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["m.json", "m.pt"]  # no temporary files left
 
 
 def _copy(src, dst_dir, name="w"):

@@ -12,6 +12,7 @@ from trainer.data import labels_from_gt, load_labelled_folder
 from trainer.metrics import BlurMetrics
 from trainer.synth import MIN_VISIBLE_EXTENT, Sources, SynthConfig, make_sample, sample_rng
 from trainer.synth.__main__ import main as synth_main
+from trainer.train import lr_factor
 from trainer.synth.kernels import disk_kernel, gaussian_kernel, kernel_extent, linear_motion_kernel, polygon_kernel, shake_kernel
 from trainer.synth.sources import MAX_BLURRED_FRACTION, blurred_fraction, dead_leaves, load_sources, split_of
 from trainer.train import main as train_main
@@ -252,6 +253,18 @@ workers = 0
 """
 
 
+def test_schedule_warms_up_decays_and_restarts():
+    # One cycle: warm-up to the peak, cosine down to 1 %.
+    assert lr_factor(0, 10, 100) == pytest.approx(0.1)
+    assert lr_factor(10, 10, 100) == pytest.approx(1.0)
+    assert lr_factor(99, 10, 100) == pytest.approx(0.01, abs=1e-3)
+    # A restart at 60 leaves the first cycle as a run of 60 steps would have it, then starts again lower.
+    for step in (0, 5, 30, 59):
+        assert lr_factor(step, 10, 100, [60], 0.5) == pytest.approx(lr_factor(step, 10, 60))
+    assert lr_factor(60, 10, 100, [60], 0.5) == pytest.approx(0.5)
+    assert lr_factor(99, 10, 100, [60], 0.5) == pytest.approx(0.005, abs=1e-3)
+
+
 def _config(tmp_path: Path, out: Path, steps: int) -> str:
     p = tmp_path / f"tiny_{out.name}_{steps}.toml"
     p.write_text(TINY_TOML.format(out=out.as_posix(), steps=steps))
@@ -281,4 +294,5 @@ def test_smoke_training_lowers_loss_and_resumes_exactly(tmp_path):
     # The exported weights load through the engine's verified loader.
     model, card = load_model(tmp_path / "w.pt")
     assert card["training"]["steps"] == 40
+    assert card["training"]["command"] == f"python -m trainer.train --config {_config(tmp_path, straight, 40)}"
     assert 0.0 <= card["metrics"]["synthetic_val"]["miou"] <= 1.0

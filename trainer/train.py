@@ -94,11 +94,17 @@ def validate(model: torch.nn.Module, val: list, device: torch.device, batch: int
     return metrics.compute()
 
 
-def lr_factor(step: int, warmup: int, steps: int) -> float:
+def lr_factor(step: int, warmup: int, steps: int, restarts: list[int] = (), restart_lr: float = 1.0) -> float:
+    """Linear warm-up, then cosine decay to 1 %; each step in `restarts` starts a new cosine cycle
+    (warm restarts, Loshchilov & Hutter 2017) at `restart_lr` times the previous peak. Restarts let a
+    run be extended past its first cycle while staying reproducible from scratch with one config."""
     if step < warmup:
         return (step + 1) / warmup
-    t = (step - warmup) / max(1, steps - warmup)
-    return 0.01 + 0.99 * 0.5 * (1 + math.cos(math.pi * min(t, 1.0)))
+    bounds = [warmup, *sorted(r for r in restarts if warmup < r < steps), steps]
+    cycle = max(i for i in range(len(bounds) - 1) if step >= bounds[i])
+    start, end = bounds[cycle], bounds[cycle + 1]
+    t = (step - start) / max(1, end - start)
+    return restart_lr**cycle * (0.01 + 0.99 * 0.5 * (1 + math.cos(math.pi * min(t, 1.0))))
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -142,7 +148,8 @@ def main(argv: list[str] | None = None) -> int:
         betas=(0.9, 0.999), weight_decay=tc.get("weight_decay", 0.0),
     )
     steps, warmup = tc["steps"], tc.get("warmup", 200)
-    sched = torch.optim.lr_scheduler.LambdaLR(opt, lambda s: lr_factor(s, warmup, steps))
+    restarts, restart_lr = tc.get("restarts", []), tc.get("restart_lr", 1.0)
+    sched = torch.optim.lr_scheduler.LambdaLR(opt, lambda s: lr_factor(s, warmup, steps, restarts, restart_lr))
     use_amp = device.type == "cuda" and tc.get("amp", True)
     scaler = torch.amp.GradScaler("cuda", enabled=use_amp)
 
@@ -186,7 +193,7 @@ def main(argv: list[str] | None = None) -> int:
         torch.save({
             "model": model.state_dict(), "optimizer": opt.state_dict(), "scheduler": sched.state_dict(),
             "scaler": scaler.state_dict(), "step": step, "wall_seconds": wall_before + time.time() - t_start,
-            "best": best, "config": cfg,
+            "best": best, "config": cfg, "command": f"python -m trainer.train --config {args.config}",
         }, tmp)
         os.replace(tmp, ckpt_path)
 

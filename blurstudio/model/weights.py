@@ -7,13 +7,14 @@ A weights file is `NAME.pt` (an fp16 state dict) with a model card `NAME.json` b
 from __future__ import annotations
 
 import hashlib
+import io
 import json
 import os
-import tempfile
 from pathlib import Path
 
 import torch
 
+from ..images import atomic_write
 from .net import BlurNet, BlurNetConfig, build_model
 
 WEIGHTS_DIR = Path(__file__).resolve().parents[2] / "resources" / "weights"
@@ -121,24 +122,17 @@ def save_model(model: BlurNet, path: str | os.PathLike, card: dict | None = None
         raise ValueError(f"weights path must end in .pt, got {path}")
     path.parent.mkdir(parents=True, exist_ok=True)
     state = {k: v.detach().to("cpu", torch.float16).contiguous() for k, v in model.state_dict().items()}
-    fd, tmp = tempfile.mkstemp(dir=path.parent, suffix=".pt.tmp")
-    os.close(fd)
-    try:
-        torch.save(state, tmp)
-        digest = sha256_of(Path(tmp))
-        os.replace(tmp, path)
-    finally:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
+    buf = io.BytesIO()
+    torch.save(state, buf)
+    data = buf.getvalue()
+    atomic_write(path, lambda f: f.write(data))
     card = dict(card or {})
     card.setdefault("name", path.stem)
     card["architecture"] = model.config.to_dict()
-    card["sha256"] = digest
+    card["sha256"] = hashlib.sha256(data).hexdigest()
     card["format"] = "fp16 state dict, classes [sharp, motion, defocus], input RGB normalised with ImageNet mean/std"
-    card_path = path.with_suffix(".json")
-    tmp_card = card_path.with_suffix(".json.tmp")
-    tmp_card.write_text(json.dumps(card, indent=2) + "\n")
-    os.replace(tmp_card, card_path)
+    text = (json.dumps(card, indent=2) + "\n").encode()
+    atomic_write(path.with_suffix(".json"), lambda f: f.write(text))
     return card
 
 
