@@ -1,5 +1,9 @@
 """Detector: full-resolution output, working resolution, tiling, edge-aware upsampling, progress, cancel."""
 
+import json
+import shutil
+
+import cv2
 import numpy as np
 import pytest
 import torch
@@ -116,3 +120,29 @@ def test_pick_device():
 def test_max_side_must_be_sensible(tiny_model_path):
     with pytest.raises(ValueError, match="max_side"):
         Detector(tiny_model_path, device="cpu", max_side=4)
+
+
+def test_card_scales_average_the_network_over_sizes(tiny_model_path, tmp_path):
+    pt = tmp_path / "ms.pt"
+    shutil.copy(tiny_model_path, pt)
+    card = json.loads(tiny_model_path.with_suffix(".json").read_text())
+    card["working_scales"] = [1.0, 0.5]
+    pt.with_suffix(".json").write_text(json.dumps(card))
+    multi, single = Detector(pt, device="cpu", max_side=96), Detector(tiny_model_path, device="cpu", max_side=96)
+    assert multi.scales == (1.0, 0.5) and single.scales == (1.0,)
+
+    img = _photo(64, 96)
+    half = single.predict_small(cv2.resize(img, (48, 32), interpolation=cv2.INTER_AREA))
+    half_up = np.stack([cv2.resize(c, (96, 64), interpolation=cv2.INTER_LINEAR) for c in half])
+    expected = 0.5 * (single.predict_small(img) + half_up)
+    seen = []
+    got = multi.predict_small(img, seen.append)
+    assert np.allclose(got, expected, atol=1e-5)
+    assert not np.allclose(got, single.predict_small(img), atol=1e-3)
+    assert seen == sorted(seen) and seen[-1] == 1.0
+    assert multi(img).meta["scales"] == [1.0, 0.5]
+
+    card["working_scales"] = [1.0, 1.5]
+    pt.with_suffix(".json").write_text(json.dumps(card))
+    with pytest.raises(ValueError, match="working_scales"):
+        Detector(pt, device="cpu")

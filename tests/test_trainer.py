@@ -250,6 +250,9 @@ log_every = 5
 val_every = 1000
 ckpt_every = 5
 workers = 0
+[export]
+working_max_side = 320
+working_scales = [1.0, 0.5]
 """
 
 
@@ -294,5 +297,6 @@ def test_smoke_training_lowers_loss_and_resumes_exactly(tmp_path):
     # The exported weights load through the engine's verified loader.
     model, card = load_model(tmp_path / "w.pt")
     assert card["training"]["steps"] == 40
+    assert card["working_max_side"] == 320 and card["working_scales"] == [1.0, 0.5]
     assert card["training"]["command"] == f"python -m trainer.train --config {_config(tmp_path, straight, 40)}"
     assert 0.0 <= card["metrics"]["synthetic_val"]["miou"] <= 1.0

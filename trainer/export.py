@@ -34,6 +34,7 @@ def export_checkpoint(checkpoint: str | Path, dest: str | Path, val: list | None
         "name": Path(dest).stem,
         "preset": cfg["model"].get("preset", "custom"),
         "working_max_side": cfg.get("export", {}).get("working_max_side", 640),
+        "working_scales": cfg.get("export", {}).get("working_scales", [1.0]),
         "training": {
             "config": cfg,
             "steps": ck["step"],
