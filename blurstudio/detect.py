@@ -11,7 +11,7 @@ from __future__ import annotations
 import os
 import time
 from pathlib import Path
-from typing import Callable
+from typing import Callable, Sequence
 
 import cv2
 import numpy as np
@@ -64,8 +64,8 @@ class Detector:
 
     model: a bundled name ('compact', 'kim2018'), a path to a .pt file with its card, or a BlurNet.
     device: 'auto', 'cpu', 'cuda', 'mps'. max_side: long side of the working resolution
-    (default: the card's 'working_max_side', else 640). Photos are never upscaled. The card's
-    'working_scales' (default [1.0]) lists the scales, relative to the working size, to average over.
+    (default: the card's 'working_max_side', else 640). Photos are never upscaled. scales: factors of
+    the working size to run the network at and average (default: the card's 'working_scales', else [1.0]).
     """
 
     def __init__(
@@ -74,6 +74,7 @@ class Detector:
         device: str | torch.device = "auto",
         max_side: int | None = None,
         tile: int = TILE,
+        scales: Sequence[float] | None = None,
     ) -> None:
         if isinstance(model, BlurNet):
             net, card = model, {"name": "custom"}
@@ -95,10 +96,11 @@ class Detector:
         if int(max_side) < STRIDE:
             raise ValueError(f"max_side must be at least {STRIDE}, got {max_side}")
         self.max_side: int = int(max_side)
-        # Extra working scales come with the weights: the card says which ones suit the model.
-        self.scales: tuple[float, ...] = tuple(float(x) for x in card.get("working_scales") or (1.0,))
-        if not self.scales or not all(0.0 < x <= 1.0 for x in self.scales):
-            raise ValueError(f"working_scales must be factors in (0, 1], got {card.get('working_scales')!r}")
+        # By default the scales come with the weights: the card says which ones suit the model.
+        scales = scales if scales is not None else card.get("working_scales") or (1.0,)
+        if not scales or not all(0.0 < float(x) <= 1.0 for x in scales):
+            raise ValueError(f"working scales must be factors in (0, 1], got {list(scales)!r}")
+        self.scales: tuple[float, ...] = tuple(float(x) for x in scales)
         self.tile: int = max(STRIDE * 4, int(tile) // STRIDE * STRIDE)
 
     def __repr__(self) -> str:

@@ -144,5 +144,8 @@ def test_card_scales_average_the_network_over_sizes(tiny_model_path, tmp_path):
 
     card["working_scales"] = [1.0, 1.5]
     pt.with_suffix(".json").write_text(json.dumps(card))
-    with pytest.raises(ValueError, match="working_scales"):
+    with pytest.raises(ValueError, match="working scales"):
         Detector(pt, device="cpu")
+    assert Detector(pt, device="cpu", scales=[1.0]).scales == (1.0,)  # an explicit choice wins
+    with pytest.raises(ValueError, match="working scales"):
+        Detector(tiny_model_path, device="cpu", scales=[])

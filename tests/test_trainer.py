@@ -1,5 +1,6 @@
 """Trainer: kernels, the synthetic generator, data layouts, metrics, training, resume, export."""
 
+import json
 from pathlib import Path
 
 import cv2
@@ -12,6 +13,7 @@ from trainer.data import labels_from_gt, load_labelled_folder
 from trainer.metrics import BlurMetrics
 from trainer.synth import MIN_VISIBLE_EXTENT, Sources, SynthConfig, make_sample, sample_rng
 from trainer.synth.__main__ import main as synth_main
+from trainer.evaluate import main as evaluate_main
 from trainer.train import lr_factor
 from trainer.synth.kernels import disk_kernel, gaussian_kernel, kernel_extent, linear_motion_kernel, polygon_kernel, shake_kernel
 from trainer.synth.sources import MAX_BLURRED_FRACTION, blurred_fraction, dead_leaves, load_sources, split_of
@@ -192,6 +194,30 @@ def test_layout_conventions(tmp_path):
         load_labelled_folder(tmp_path / "missing", "kim")
     with pytest.raises(ValueError):
         labels_from_gt(half, "nope")
+
+
+def test_evaluate_command(tmp_path, tiny_model_path, capsys):
+    kim = np.zeros((40, 48), np.uint8)
+    kim[:, 24:] = 200
+    _write_pair(tmp_path / "kim", "0001", kim)
+    _write_pair(tmp_path / "kim", "0002", kim[:, ::-1])
+    for name in ("0001", "0002"):  # texture, so that the map depends on the working scales
+        noise = np.random.default_rng(int(name)).integers(0, 256, (40, 48, 3), dtype=np.uint8)
+        cv2.imwrite(str(tmp_path / "kim" / "image" / f"{name}.jpg"), noise)
+    args = ["--weights", str(tiny_model_path), "--data", str(tmp_path / "kim"), "--layout", "kim", "--device", "cpu"]
+    assert evaluate_main(args + ["--json"]) == 0
+    one = json.loads(capsys.readouterr().out)
+    assert one["images"] == 2 and 0.0 <= one["miou"] <= 1.0 and set(one["iou"]) == {"sharp", "motion", "defocus"}
+    assert evaluate_main(args + ["--json", "--scales", "1,0.5"]) == 0
+    assert json.loads(capsys.readouterr().out)["mae"] != one["mae"]  # the extra scale changed the map
+    assert evaluate_main(args + ["--scales", "2"]) == 2
+    assert "working scales" in capsys.readouterr().err
+    with pytest.raises(SystemExit):
+        evaluate_main(args + ["--scales", "big"])
+    assert evaluate_main([*args[:3], str(tmp_path / "nothere"), *args[4:]]) == 2
+    assert "nothere" in capsys.readouterr().err
+    assert evaluate_main(["--weights", str(tmp_path / "none.pt"), *args[2:]]) == 2
+    assert "none.pt does not exist" in capsys.readouterr().err
 
 
 # --- metrics --------------------------------------------------------------------------------

@@ -1,7 +1,7 @@
 """Evaluate weights on a labelled folder; the same numbers whatever the layout.
 
     python -m trainer.evaluate --weights compact --data DIR --layout synth|cuhk|dut|kim [--json]
-                               [--max-side N] [--device auto]
+                               [--max-side N] [--scales 1,0.67] [--device auto]
 
 Runs the full detector (working resolution, edge-aware upsampling), so the figures are what users get.
 """
@@ -13,6 +13,7 @@ import json
 import sys
 
 from blurstudio.detect import Detector
+from blurstudio.model import WeightsError
 
 from .data import LAYOUTS, load_labelled_folder
 from .metrics import BlurMetrics
@@ -27,12 +28,21 @@ def evaluate(detector: Detector, samples: list) -> dict:
     return out
 
 
+def _scales(text: str) -> list[float]:
+    try:
+        return [float(x) for x in text.split(",")]
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected comma-separated numbers such as 1,0.67, got {text!r}") from None
+
+
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--weights", default="compact", help="bundled model name or .pt path")
     ap.add_argument("--data", required=True)
     ap.add_argument("--layout", required=True, choices=LAYOUTS)
-    ap.add_argument("--max-side", type=int)
+    ap.add_argument("--max-side", type=int, help="working resolution (default: the card's)")
+    ap.add_argument("--scales", type=_scales, help="comma-separated factors of the working size to average over "
+                    "(default: the card's)")
     ap.add_argument("--device", default="auto")
     ap.add_argument("--json", action="store_true")
     args = ap.parse_args(argv)
@@ -41,7 +51,12 @@ def main(argv: list[str] | None = None) -> int:
     except (FileNotFoundError, ValueError) as e:
         print(f"error: {e}", file=sys.stderr)
         return 2
-    m = evaluate(Detector(args.weights, device=args.device, max_side=args.max_side), samples)
+    try:
+        detector = Detector(args.weights, device=args.device, max_side=args.max_side, scales=args.scales)
+    except (ValueError, WeightsError) as e:
+        print(f"error: {e}", file=sys.stderr)
+        return 2
+    m = evaluate(detector, samples)
     if args.json:
         print(json.dumps(m, indent=2))
     else:
