@@ -326,3 +326,29 @@ def test_smoke_training_lowers_loss_and_resumes_exactly(tmp_path):
     assert card["working_max_side"] == 320 and card["working_scales"] == [1.0, 0.5]
     assert card["training"]["command"] == f"python -m trainer.train --config {_config(tmp_path, straight, 40)}"
     assert 0.0 <= card["metrics"]["synthetic_val"]["miou"] <= 1.0
+
+
+def test_a_later_stage_starts_from_exported_weights(tmp_path):
+    first = tmp_path / "first"
+    assert train_main(["--config", _config(tmp_path, first, 40), "--export", str(tmp_path / "stage1.pt")]) == 0
+    _, stage1 = load_model(tmp_path / "stage1.pt")
+
+    cfg = Path(_config(tmp_path, tmp_path / "second", 10))
+    cfg.write_text(cfg.read_text().replace("[model]\n", f'[model]\ninit = "{(tmp_path / "stage1.pt").as_posix()}"\n'))
+    assert train_main(["--config", str(cfg), "--export", str(tmp_path / "stage2.pt")]) == 0
+    _, stage2 = load_model(tmp_path / "stage2.pt")
+    init = stage2["training"]["init"]
+    assert init["sha256"] == stage1["sha256"] and init["steps"] == 40
+    # It continues from where the first stage ended, not from random weights.
+    loss = lambda run: float((run / "log.csv").read_text().splitlines()[1].split(",")[1])
+    assert loss(tmp_path / "second") < loss(first)
+
+
+def test_init_weights_must_exist_and_fit_the_model(tmp_path, tiny_model_path):
+    from blurstudio.model import build_model
+    from trainer.train import init_from_weights
+
+    with pytest.raises(SystemExit, match="does not exist"):
+        init_from_weights(build_model("compact"), str(tmp_path / "missing.pt"))
+    with pytest.raises(SystemExit, match="different architecture"):
+        init_from_weights(build_model("compact"), str(tiny_model_path))

@@ -43,6 +43,7 @@ def export_checkpoint(checkpoint: str | Path, dest: str | Path, val: list | None
             "seed": cfg["train"]["seed"],
             "machine": f"{platform.machine()} {platform.processor() or ''}".strip(),
             # Checkpoints record the command that made them; older ones are named after their preset.
+            "init": ck.get("init"),  # the earlier stage this run fine-tuned, if any
             "command": ck.get("command") or f"python -m trainer.train --config trainer/configs/{cfg['model'].get('preset')}.toml",
         },
         "metrics": {"synthetic_val": metrics, "synthetic_val_count": len(val)},

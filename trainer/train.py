@@ -5,6 +5,8 @@
     (--max-minutes M or --stop-at STEP checkpoint and stop early, keeping the schedule)
     torchrun --nproc_per_node 4 -m trainer.train --config ...                 # several GPUs (DDP)
 
+A config's `model.init` names exported weights (a .pt with its card) to start from instead of random
+weights: a later stage fine-tunes an earlier stage's export with a fresh optimiser and schedule.
 Checkpoints (`OUT/last.pt`) hold model, optimiser, schedule and step; the data stream is a pure
 function of (seed, sample index), so a resumed run sees exactly the samples it would have seen.
 At the end the weights are exported with a model card (see trainer/export.py).
@@ -30,7 +32,8 @@ try:
 except ModuleNotFoundError:  # Python 3.10
     import tomli as tomllib
 
-from blurstudio.model import build_model, load_vgg19_encoder, normalise
+from blurstudio.model import build_model, load_model, load_vgg19_encoder, normalise
+from blurstudio.model.weights import WeightsError
 
 from .data import SynthStream, to_tensor
 from .metrics import BlurMetrics
@@ -94,6 +97,22 @@ def validate(model: torch.nn.Module, val: list, device: torch.device, batch: int
     return metrics.compute()
 
 
+def init_from_weights(model: torch.nn.Module, weights: str) -> dict:
+    """Load exported weights (verified against their card) into `model`; returns what the card of
+    the new weights records about its starting point."""
+    try:
+        src, card = load_model(weights)
+    except WeightsError as e:
+        raise SystemExit(f"model.init: {e} (train the earlier stage first; see the config's comments)") from None
+    if src.config != model.config:
+        raise SystemExit(f"model.init: {weights} is a different architecture from this config's model.")
+    model.load_state_dict(src.state_dict())
+    tr = card.get("training", {})
+    return {"weights": str(weights), "sha256": card["sha256"], "steps": tr.get("steps", 0),
+            "wall_seconds": tr.get("wall_seconds", 0), "command": tr.get("command"),
+            "synthetic_val": card.get("metrics", {}).get("synthetic_val")}
+
+
 def lr_factor(step: int, warmup: int, steps: int, restarts: list[int] = (), restart_lr: float = 1.0) -> float:
     """Linear warm-up, then cosine decay to 1 %; each step in `restarts` starts a new cosine cycle
     (warm restarts, Loshchilov & Hutter 2017) at `restart_lr` times the previous peak. Restarts let a
@@ -137,7 +156,11 @@ def main(argv: list[str] | None = None) -> int:
     torch.manual_seed(tc["seed"])
 
     model = build_model(mc.get("config") or mc["preset"]).to(device)
-    if mc.get("vgg19") and not args.resume:
+    init = None
+    if mc.get("init") and not args.resume:
+        init = init_from_weights(model, mc["init"])
+        print(f"initialised from {mc['init']} ({init['steps']} steps)")
+    elif mc.get("vgg19") and not args.resume:
         n = load_vgg19_encoder(model, mc["vgg19"])
         print(f"initialised {n} encoder conv layers from {mc['vgg19']}")
     enc = [p for n, p in model.named_parameters() if n.startswith("encoder.")]
@@ -162,6 +185,7 @@ def main(argv: list[str] | None = None) -> int:
         sched.load_state_dict(ck["scheduler"])
         scaler.load_state_dict(ck["scaler"])
         start_step, wall_before, best = ck["step"], ck.get("wall_seconds", 0.0), ck.get("best")
+        init = ck.get("init")
         print(f"resumed from {ckpt_path} at step {start_step}")
     elif args.resume:
         print(f"no checkpoint at {ckpt_path}; starting fresh")
@@ -193,7 +217,7 @@ def main(argv: list[str] | None = None) -> int:
         torch.save({
             "model": model.state_dict(), "optimizer": opt.state_dict(), "scheduler": sched.state_dict(),
             "scaler": scaler.state_dict(), "step": step, "wall_seconds": wall_before + time.time() - t_start,
-            "best": best, "config": cfg, "command": f"python -m trainer.train --config {args.config}",
+            "best": best, "config": cfg, "command": f"python -m trainer.train --config {args.config}", "init": init,
         }, tmp)
         os.replace(tmp, ckpt_path)
 
