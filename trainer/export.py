@@ -42,8 +42,8 @@ def export_checkpoint(checkpoint: str | Path, dest: str | Path, val: list | None
             "data_sources": {k: dc.get(k, []) for k in ("photos", "objects", "layouts")},
             "seed": cfg["train"]["seed"],
             "machine": f"{platform.machine()} {platform.processor() or ''}".strip(),
-            # Checkpoints record the command that made them; older ones are named after their preset.
             "init": ck.get("init"),  # the earlier stage this run fine-tuned, if any
+            # Checkpoints record the command that made them; older ones are named after their preset.
             "command": ck.get("command") or f"python -m trainer.train --config trainer/configs/{cfg['model'].get('preset')}.toml",
         },
         "metrics": {"synthetic_val": metrics, "synthetic_val_count": len(val)},

@@ -32,8 +32,7 @@ try:
 except ModuleNotFoundError:  # Python 3.10
     import tomli as tomllib
 
-from blurstudio.model import build_model, load_model, load_vgg19_encoder, normalise
-from blurstudio.model.weights import WeightsError
+from blurstudio.model import WeightsError, build_model, load_model, load_vgg19_encoder, normalise
 
 from .data import SynthStream, to_tensor
 from .metrics import BlurMetrics
