@@ -18,7 +18,7 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-# name -> (loader, boxes (x0, y0, x1, y1) around the in-focus subject, in pixels of the photo)
+# photo name -> boxes (x0, y0, x1, y1) around the in-focus subject, in pixels of the photo
 BOXES = {
     "flower": [(150, 60, 460, 350), (270, 360, 520, 427)],  # the dahlia and the one below it
     "chelsea": [(0, 0, 400, 300)],
@@ -52,8 +52,8 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--out", required=True, help="new or empty folder")
     args = ap.parse_args(argv)
     out = Path(args.out)
-    if out.exists() and any(out.iterdir()):
-        raise SystemExit(f"{out} is not empty; give a new folder")
+    if out.exists() and (not out.is_dir() or any(out.iterdir())):
+        raise SystemExit(f"{out} exists and is not an empty folder; give a new folder")
     (out / "image").mkdir(parents=True, exist_ok=True)
     (out / "gt").mkdir(exist_ok=True)
     sheet = []

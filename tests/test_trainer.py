@@ -335,7 +335,8 @@ def test_a_later_stage_starts_from_exported_weights(tmp_path):
 
     cfg = Path(_config(tmp_path, tmp_path / "second", 10))
     cfg.write_text(cfg.read_text().replace("[model]\n", f'[model]\ninit = "{(tmp_path / "stage1.pt").as_posix()}"\n'))
-    assert train_main(["--config", str(cfg), "--export", str(tmp_path / "stage2.pt")]) == 0
+    # --resume with no checkpoint yet is a new run, and still starts from the init weights.
+    assert train_main(["--config", str(cfg), "--resume", "--export", str(tmp_path / "stage2.pt")]) == 0
     _, stage2 = load_model(tmp_path / "stage2.pt")
     init = stage2["training"]["init"]
     assert init["sha256"] == stage1["sha256"] and init["steps"] == 40

@@ -154,12 +154,14 @@ def main(argv: list[str] | None = None) -> int:
         torch.cuda.set_device(device)
     torch.manual_seed(tc["seed"])
 
+    ckpt_path = out / "last.pt"
+    resuming = args.resume and ckpt_path.is_file()  # --resume without a checkpoint starts as a new run
     model = build_model(mc.get("config") or mc["preset"]).to(device)
     init = None
-    if mc.get("init") and not args.resume:
+    if mc.get("init") and not resuming:
         init = init_from_weights(model, mc["init"])
         print(f"initialised from {mc['init']} ({init['steps']} steps)")
-    elif mc.get("vgg19") and not args.resume:
+    elif mc.get("vgg19") and not resuming:
         n = load_vgg19_encoder(model, mc["vgg19"])
         print(f"initialised {n} encoder conv layers from {mc['vgg19']}")
     enc = [p for n, p in model.named_parameters() if n.startswith("encoder.")]
@@ -176,8 +178,7 @@ def main(argv: list[str] | None = None) -> int:
     scaler = torch.amp.GradScaler("cuda", enabled=use_amp)
 
     start_step, wall_before, best = 0, 0.0, None
-    ckpt_path = out / "last.pt"
-    if args.resume and ckpt_path.is_file():
+    if resuming:
         ck = torch.load(ckpt_path, map_location=device, weights_only=False)
         model.load_state_dict(ck["model"])
         opt.load_state_dict(ck["optimizer"])
