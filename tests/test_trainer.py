@@ -162,6 +162,18 @@ def test_synth_writer_outputs_labels_and_contact_sheet(tmp_path):
     assert len(samples) == 3 and samples[0][1].shape == (48, 48, 3)
 
 
+def test_synth_writer_defaults_write_the_training_validation_set(tmp_path):
+    # The README reproduces the validation set on disk this way; it must be the trainer's, exactly.
+    from trainer.train import make_val_set
+
+    assert synth_main(["--out", str(tmp_path / "val"), "--count", "4", "--size", "48"]) == 0
+    written = load_labelled_folder(tmp_path / "val", "synth")
+    expected = make_val_set({}, SynthConfig(size=48), 4)
+    for (_, img, lab), (want_img, want_lab) in zip(written, expected):
+        np.testing.assert_array_equal(img, want_img)
+        np.testing.assert_array_equal(lab, want_lab)
+
+
 # --- real data layouts ----------------------------------------------------------------------
 
 def _write_pair(root: Path, name: str, gt: np.ndarray) -> None:

@@ -36,9 +36,7 @@ from blurstudio.model import WeightsError, build_model, load_model, load_vgg19_e
 
 from .data import SynthStream, to_tensor
 from .metrics import BlurMetrics
-from .synth import SynthConfig, load_sources, make_sample, sample_rng
-
-VAL_SEED = 1_000_003
+from .synth import VAL_SEED, SynthConfig, load_sources, make_sample, sample_rng
 
 
 def load_config(path: str | Path, overrides: dict | None = None) -> dict:

@@ -260,6 +260,10 @@ def make_sample(src: Sources, rng: np.random.Generator, cfg: SynthConfig = Synth
     return _camera(lin, rng, cfg), labels
 
 
+# Seed of the fixed validation set (the trainer's, and `python -m trainer.synth`'s default).
+VAL_SEED = 1_000_003
+
+
 def sample_rng(seed: int, index: int) -> np.random.Generator:
     """The generator for sample `index` of the stream `seed`: samples are independent of order."""
     return np.random.default_rng([seed, index])
