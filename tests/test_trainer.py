@@ -14,7 +14,7 @@ from trainer.metrics import BlurMetrics
 from trainer.synth import MIN_VISIBLE_EXTENT, Sources, SynthConfig, make_sample, sample_rng
 from trainer.synth.__main__ import main as synth_main
 from trainer.evaluate import main as evaluate_main
-from trainer.train import lr_factor
+from trainer.train import lr_factor, make_val_set
 from trainer.synth.kernels import disk_kernel, gaussian_kernel, kernel_extent, linear_motion_kernel, polygon_kernel, shake_kernel
 from trainer.synth.sources import MAX_BLURRED_FRACTION, blurred_fraction, dead_leaves, load_sources, split_of
 from trainer.train import main as train_main
@@ -164,8 +164,6 @@ def test_synth_writer_outputs_labels_and_contact_sheet(tmp_path):
 
 def test_synth_writer_defaults_write_the_training_validation_set(tmp_path):
     # The README reproduces the validation set on disk this way; it must be the trainer's, exactly.
-    from trainer.train import make_val_set
-
     assert synth_main(["--out", str(tmp_path / "val"), "--count", "4", "--size", "48"]) == 0
     written = load_labelled_folder(tmp_path / "val", "synth")
     expected = make_val_set({}, SynthConfig(size=48), 4)
