@@ -162,6 +162,16 @@ def test_synth_writer_outputs_labels_and_contact_sheet(tmp_path):
     assert len(samples) == 3 and samples[0][1].shape == (48, 48, 3)
 
 
+def test_synth_writer_refuses_a_folder_that_holds_files(tmp_path, capsys):
+    keep = tmp_path / "mine" / "notes.txt"
+    keep.parent.mkdir()
+    keep.write_text("keep me")
+    with pytest.raises(SystemExit):
+        synth_main(["--out", str(keep.parent), "--count", "2", "--size", "48"])
+    assert "not an empty folder" in capsys.readouterr().err
+    assert keep.read_text() == "keep me" and sorted(p.name for p in keep.parent.iterdir()) == ["notes.txt"]
+
+
 def test_synth_writer_defaults_write_the_training_validation_set(tmp_path):
     # The README reproduces the validation set on disk this way; it must be the trainer's, exactly.
     assert synth_main(["--out", str(tmp_path / "val"), "--count", "4", "--size", "48"]) == 0

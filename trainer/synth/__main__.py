@@ -37,8 +37,8 @@ def contact_sheet(samples: list[tuple[np.ndarray, np.ndarray]], columns: int = 8
 
 
 def main(argv: list[str] | None = None) -> int:
-    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--out", required=True, type=Path)
+    ap = argparse.ArgumentParser(prog="python -m trainer.synth", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--out", required=True, type=Path, help="new or empty folder")
     ap.add_argument("--count", required=True, type=int)
     ap.add_argument("--photos", nargs="*", default=[])
     ap.add_argument("--objects", nargs="*", default=[])
@@ -49,6 +49,8 @@ def main(argv: list[str] | None = None) -> int:
     args = ap.parse_args(argv)
     if args.count < 1:
         ap.error("--count must be at least 1")
+    if args.out.exists() and (not args.out.is_dir() or any(args.out.iterdir())):
+        ap.error(f"{args.out} exists and is not an empty folder; give a new folder (nothing is overwritten)")
     src = load_sources(args.photos, args.objects, args.layouts, args.split)
     cfg = SynthConfig(size=args.size)
     (args.out / "image").mkdir(parents=True, exist_ok=True)
