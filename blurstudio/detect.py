@@ -66,6 +66,8 @@ class Detector:
     device: 'auto', 'cpu', 'cuda', 'mps'. max_side: long side of the working resolution
     (default: the card's 'working_max_side', else 640). Photos are never upscaled. scales: factors of
     the working size to run the network at and average (default: the card's 'working_scales', else [1.0]).
+    flip: also run the network on the mirror image and average (default: the card's 'working_flip',
+    else False).
     """
 
     def __init__(
@@ -75,6 +77,7 @@ class Detector:
         max_side: int | None = None,
         tile: int = TILE,
         scales: Sequence[float] | None = None,
+        flip: bool | None = None,
     ) -> None:
         if isinstance(model, BlurNet):
             net, card = model, {"name": "custom"}
@@ -101,6 +104,7 @@ class Detector:
         if not scales or not all(0.0 < float(x) <= 1.0 for x in scales):
             raise ValueError(f"working scales must be factors in (0, 1], got {list(scales)!r}")
         self.scales: tuple[float, ...] = tuple(float(x) for x in scales)
+        self.flip: bool = bool(card.get("working_flip", False)) if flip is None else bool(flip)
         self.tile: int = max(STRIDE * 4, int(tile) // STRIDE * STRIDE)
 
     def __repr__(self) -> str:
@@ -132,6 +136,7 @@ class Detector:
             "card": self.card,
             "max_side": self.max_side,
             "scales": list(self.scales),
+            "flip": self.flip,
             "working_size": [int(ww), int(wh)],
             "image_size": [int(w), int(h)],
             "timings": {
@@ -197,8 +202,12 @@ class Detector:
         with torch.inference_mode():
             x = torch.from_numpy(np.ascontiguousarray(tile)).to(self.device)
             x = x.permute(2, 0, 1)[None].float().div_(255.0)
+            if self.flip:  # the mirror image in the same batch; its map is mirrored back
+                x = torch.cat([x, x.flip(-1)])
             logits = self.net(normalise(x).to(dtype))[-1]  # the finest head
-            return torch.softmax(logits.float(), dim=1)[0].cpu().numpy()
+            probs = torch.softmax(logits.float(), dim=1)
+            p = (probs[0] + probs[1].flip(-1)) / 2 if self.flip else probs[0]
+            return p.cpu().numpy()
 
 
 def _overlap(tile: int) -> int:

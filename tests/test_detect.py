@@ -122,6 +122,25 @@ def test_max_side_must_be_sensible(tiny_model_path):
         Detector(tiny_model_path, device="cpu", max_side=4)
 
 
+def test_card_flip_averages_the_network_with_its_mirror_image(tiny_model_path, tmp_path):
+    pt = tmp_path / "flip.pt"
+    shutil.copy(tiny_model_path, pt)
+    card = json.loads(tiny_model_path.with_suffix(".json").read_text())
+    card["working_flip"] = True
+    pt.with_suffix(".json").write_text(json.dumps(card))
+    flipped, plain = Detector(pt, device="cpu", max_side=96), Detector(tiny_model_path, device="cpu", max_side=96)
+    assert flipped.flip and not plain.flip
+
+    img = _photo(64, 96)
+    mirrored = plain.predict_small(np.ascontiguousarray(img[:, ::-1]))[:, :, ::-1]
+    expected = 0.5 * (plain.predict_small(img) + mirrored)
+    got = flipped.predict_small(img)
+    assert np.allclose(got, expected, atol=1e-5)
+    assert not np.allclose(got, plain.predict_small(img), atol=1e-3)
+    assert flipped(img).meta["flip"] is True
+    assert not Detector(pt, device="cpu", flip=False).flip  # an explicit choice wins
+
+
 def test_card_scales_average_the_network_over_sizes(tiny_model_path, tmp_path):
     pt = tmp_path / "ms.pt"
     shutil.copy(tiny_model_path, pt)

@@ -43,6 +43,8 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--max-side", type=int, help="working resolution (default: the card's)")
     ap.add_argument("--scales", type=_scales, help="comma-separated factors of the working size to average over "
                     "(default: the card's)")
+    ap.add_argument("--flip", action=argparse.BooleanOptionalAction,
+                    help="also run on the mirror image and average (default: the card's)")
     ap.add_argument("--device", default="auto")
     ap.add_argument("--json", action="store_true")
     args = ap.parse_args(argv)
@@ -52,7 +54,7 @@ def main(argv: list[str] | None = None) -> int:
         print(f"error: {e}", file=sys.stderr)
         return 2
     try:
-        detector = Detector(args.weights, device=args.device, max_side=args.max_side, scales=args.scales)
+        detector = Detector(args.weights, device=args.device, max_side=args.max_side, scales=args.scales, flip=args.flip)
     except (ValueError, WeightsError) as e:
         print(f"error: {e}", file=sys.stderr)
         return 2

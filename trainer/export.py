@@ -17,8 +17,8 @@ from blurstudio.model import build_model, save_model
 def export_checkpoint(checkpoint: str | Path, dest: str | Path, val: list | None = None) -> dict:
     """Write `dest` (.pt) and its card from a checkpoint; validation metrics are recomputed in fp16
     weights (what users get) on the run's synthetic validation set."""
+    from .synth import synth_config
     from .train import make_val_set, validate
-    from .synth import SynthConfig
 
     ck = torch.load(checkpoint, map_location="cpu", weights_only=False)
     cfg = ck["config"]
@@ -28,13 +28,14 @@ def export_checkpoint(checkpoint: str | Path, dest: str | Path, val: list | None
     dc = cfg["data"]
     if val is None:
         val = make_val_set({k: dc.get(k, []) for k in ("photos", "objects", "layouts")},
-                           SynthConfig(size=dc.get("val_size", 224)), dc.get("val_count", 128))
+                           synth_config(cfg.get("synth", {}), dc.get("val_size", 224)), dc.get("val_count", 128))
     metrics = validate(model, val, torch.device("cpu"))
     card = {
         "name": Path(dest).stem,
         "preset": cfg["model"].get("preset", "custom"),
         "working_max_side": cfg.get("export", {}).get("working_max_side", 640),
         "working_scales": cfg.get("export", {}).get("working_scales", [1.0]),
+        "working_flip": cfg.get("export", {}).get("working_flip", False),
         "training": {
             "config": cfg,
             "steps": ck["step"],

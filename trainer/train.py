@@ -7,6 +7,8 @@
 
 A config's `model.init` names exported weights (a .pt with its card) to start from instead of random
 weights: a later stage fine-tunes an earlier stage's export with a fresh optimiser and schedule.
+An optional [synth] table changes the generator's settings (trainer.synth.SynthConfig fields) for
+both the training stream and the validation set.
 Checkpoints (`OUT/last.pt`) hold model, optimiser, schedule and step; the data stream is a pure
 function of (seed, sample index), so a resumed run sees exactly the samples it would have seen.
 At the end the weights are exported with a model card (see trainer/export.py).
@@ -36,7 +38,7 @@ from blurstudio.model import WeightsError, build_model, load_model, load_vgg19_e
 
 from .data import SynthStream, to_tensor
 from .metrics import BlurMetrics
-from .synth import VAL_SEED, SynthConfig, load_sources, make_sample, sample_rng
+from .synth import VAL_SEED, SynthConfig, load_sources, make_sample, sample_rng, synth_config
 
 
 def load_config(path: str | Path, overrides: dict | None = None) -> dict:
@@ -189,7 +191,7 @@ def main(argv: list[str] | None = None) -> int:
         print(f"no checkpoint at {ckpt_path}; starting fresh")
 
     train_model = torch.nn.parallel.DistributedDataParallel(model) if world > 1 else model
-    synth_cfg = SynthConfig(size=dc.get("crop", 224))
+    synth_cfg = synth_config(cfg.get("synth", {}), dc.get("crop", 224))
     source_dirs = {k: dc.get(k, []) for k in ("photos", "objects", "layouts")}
     stream = SynthStream(source_dirs, synth_cfg, tc["seed"], split="train")
     batch = tc["batch"]
@@ -197,7 +199,7 @@ def main(argv: list[str] | None = None) -> int:
         stream, batch_size=batch, sampler=StepSampler(start_step, steps, batch, rank, world),
         num_workers=tc.get("workers", 1), persistent_workers=False, pin_memory=device.type == "cuda",
     )
-    val = make_val_set(source_dirs, SynthConfig(size=dc.get("val_size", 224)), dc.get("val_count", 128)) if rank == 0 else []
+    val = make_val_set(source_dirs, synth_config(cfg.get("synth", {}), dc.get("val_size", 224)), dc.get("val_count", 128)) if rank == 0 else []
     cw = torch.tensor(tc["class_weights"], device=device) if tc.get("class_weights") else None
     scale_w = tc.get("scale_weights", [1.0, 1.0, 1.0, 1.0])
 

@@ -144,7 +144,7 @@ def _availability(device: str) -> str:
     return "" if mps is not None and mps.is_available() else " — not available"
 
 
-FIRST_KEYS = ("name", "description", "metrics", "working_max_side", "working_scales", "training", "architecture")
+FIRST_KEYS = ("name", "description", "metrics", "working_max_side", "working_scales", "working_flip", "training", "architecture")
 
 
 def _flatten(value: object, prefix: str = "") -> list[tuple[str, str]]:

@@ -1,24 +1,26 @@
 """Write a fixed synthetic set for validation or inspection, plus a contact sheet.
 
-    python -m trainer.synth --out DIR --count N [--photos D ...] [--objects D ...] [--layouts D ...]
-                            [--split train|val|all] [--seed S] [--size PX]
+    python -m trainer.synth --out DIR --count N [--config TOML] [--photos D ...] [--objects D ...]
+                            [--layouts D ...] [--split train|val|all] [--seed S] [--size PX]
 
 Writes DIR/image/NNNNN.png, DIR/gt/NNNNN.png (0 sharp / 100 motion / 200 defocus) and
 DIR/contact_sheet.png (photos above their colour-coded labels). With no source folders the
 samples are procedural (dead-leaves), so it works without any data set.
-With the defaults (--split val, the default seed, --size 224) and a config's source folders it
-writes exactly the trainer's validation set for that config.
+--config takes the source folders, the generator settings ([synth]) and the size (val_size) from a
+training config; with it and the other defaults (--split val, the default seed) it writes exactly
+that run's validation set.
 """
 
 from __future__ import annotations
 
 import argparse
+import tomllib
 from pathlib import Path
 
 import cv2
 import numpy as np
 
-from .generate import VAL_SEED, SynthConfig, make_sample, sample_rng
+from .generate import VAL_SEED, make_sample, sample_rng, synth_config
 from .sources import load_sources
 
 SHEET_PALETTE = np.array([(40, 40, 40), (230, 159, 0), (86, 180, 233)], np.uint8)  # sharp, motion, defocus
@@ -40,19 +42,32 @@ def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(prog="python -m trainer.synth", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--out", required=True, type=Path, help="new or empty folder")
     ap.add_argument("--count", required=True, type=int)
-    ap.add_argument("--photos", nargs="*", default=[])
-    ap.add_argument("--objects", nargs="*", default=[])
-    ap.add_argument("--layouts", nargs="*", default=[])
+    ap.add_argument("--config", type=Path, help="a training config (.toml): folders, [synth] settings and size")
+    ap.add_argument("--photos", nargs="*", help="folders of sharp photos (default: the config's, else none)")
+    ap.add_argument("--objects", nargs="*", help="folders with images/ and masks/ (default: the config's)")
+    ap.add_argument("--layouts", nargs="*", help="folders of blurred-region masks (default: the config's)")
     ap.add_argument("--split", default="val", choices=["train", "val", "all"])
     ap.add_argument("--seed", type=int, default=VAL_SEED, help="default: the trainer's validation seed")
-    ap.add_argument("--size", type=int, default=224)
+    ap.add_argument("--size", type=int, help="default: the config's val_size, else 224")
     args = ap.parse_args(argv)
     if args.count < 1:
         ap.error("--count must be at least 1")
     if args.out.exists() and (not args.out.is_dir() or any(args.out.iterdir())):
         ap.error(f"{args.out} exists and is not an empty folder; give a new folder (nothing is overwritten)")
-    src = load_sources(args.photos, args.objects, args.layouts, args.split)
-    cfg = SynthConfig(size=args.size)
+    run = {}
+    if args.config:
+        try:
+            with open(args.config, "rb") as f:
+                run = tomllib.load(f)
+        except (OSError, tomllib.TOMLDecodeError) as e:
+            ap.error(f"cannot read config {args.config}: {e}")
+    data = run.get("data", {})
+    folders = {k: data.get(k, []) if getattr(args, k) is None else getattr(args, k) for k in ("photos", "objects", "layouts")}
+    try:
+        cfg = synth_config(run.get("synth", {}), args.size or data.get("val_size", 224))
+        src = load_sources(folders["photos"], folders["objects"], folders["layouts"], args.split)
+    except (ValueError, FileNotFoundError) as e:
+        ap.error(str(e))
     (args.out / "image").mkdir(parents=True, exist_ok=True)
     (args.out / "gt").mkdir(parents=True, exist_ok=True)
     sheet = []

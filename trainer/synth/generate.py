@@ -3,20 +3,21 @@
 The paper's recipe (salient objects pasted with motion blur over photos with defocused regions),
 made more physical:
 - blur is applied in linear light (sRGB decoded), then re-encoded;
-- moving objects are blurred as a premultiplied layer (colour * alpha and alpha together), so their
-  edges become translucent streaks as a camera records them;
+- moving and out-of-focus objects are blurred as a premultiplied layer (colour * alpha and alpha
+  together), so their edges become translucent streaks or halos as a camera records them;
 - the background behind a pasted-in-place object is inpainted before it is defocused, so the
   object's colours do not leak into the background blur;
 - defocus can vary with a smooth depth ramp; camera shake uses curved random trajectories;
 - sensor noise, JPEG and exposure / white-balance jitter are applied after blurring, as in a camera.
 
 Label rule (documented contract): a pixel is labelled with the blur of the layer that dominates it
-(alpha >= 0.5 for a moving object's blurred alpha), and only when that blur is visible at the
+(alpha >= 0.5 for a blurred object's blurred alpha), and only when that blur is visible at the
 training scale: kernel extent (twice the RMS radius) >= MIN_VISIBLE_EXTENT pixels; otherwise sharp.
 """
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass
 
 import cv2
@@ -38,9 +39,20 @@ class SynthConfig:
     p_sharp: float = 0.08
     p_full: float = 0.12
     p_layout: float = 0.30
+    # In object composites over a sharp background: the chance the object is out of focus (else moving).
+    p_object_defocus: float = 0.4
     noise_sigma: tuple[float, float] = (0.0, 4.0)
     p_jpeg: float = 0.5
     jpeg_quality: tuple[int, int] = (60, 95)
+
+
+def synth_config(overrides: dict, size: int) -> SynthConfig:
+    """The generator's settings: its defaults, changed by a training config's [synth] table."""
+    known = {f.name for f in dataclasses.fields(SynthConfig)} - {"size"}
+    unknown = sorted(set(overrides) - known)
+    if unknown:
+        raise ValueError(f"unknown [synth] setting(s) {', '.join(unknown)}; known: {', '.join(sorted(known))}")
+    return SynthConfig(size=size, **{k: tuple(v) if isinstance(v, list) else v for k, v in overrides.items()})
 
 
 _TO_LIN = ((np.arange(256) / 255.0) ** 2.2).astype(np.float32)
@@ -237,7 +249,13 @@ def make_sample(src: Sources, rng: np.random.Generator, cfg: SynthConfig = Synth
         bg_u8, fg_u8, alpha = _object_layer(src, rng, size, bg)
         bg_lin, fg_lin = to_linear(bg_u8), to_linear(fg_u8)
         bg_mode = rng.choice(["sharp", "defocus", "motion"], p=[0.3, 0.5, 0.2])
-        obj_mode = "motion" if bg_mode == "sharp" else rng.choice(["sharp", "motion"], p=[0.6, 0.4])
+        if bg_mode == "sharp":
+            # Focus on the background puts a near subject out of focus; without this mode every
+            # blurred object in training is a moving one, and the net calls soft fur "motion".
+            # (no draw when the mode is off, so p_object_defocus = 0 replays the earlier stream exactly)
+            obj_mode = "defocus" if cfg.p_object_defocus > 0 and rng.random() < cfg.p_object_defocus else "motion"
+        else:
+            obj_mode = rng.choice(["sharp", "motion"], p=[0.6, 0.4])
         bg_labels = np.zeros((size, size), np.uint8)
         if bg_mode == "defocus":
             bg_lin, vis = _defocus(bg_lin, rng, cfg)
@@ -253,6 +271,12 @@ def make_sample(src: Sources, rng: np.random.Generator, cfg: SynthConfig = Synth
             premult = convolve(fg_lin * a[..., None], k)
             a = convolve(a, k)
             obj_label = MOTION if kernel_extent(k) >= MIN_VISIBLE_EXTENT else SHARP
+        elif obj_mode == "defocus":
+            # Colour and alpha are blurred together (an out-of-focus occluder spreads over what is
+            # behind it); a depth ramp can leave part of the object in focus.
+            rgba, vis = _defocus(np.dstack([fg_lin * a[..., None], a]), rng, cfg)
+            premult, a = rgba[..., :3], np.clip(rgba[..., 3], 0, 1)
+            obj_label = np.where(vis, DEFOCUS, SHARP)
         else:
             premult = fg_lin * a[..., None]
         lin = premult + (1 - a[..., None]) * bg_lin
