@@ -1,5 +1,6 @@
-"""A small real-photo check set: photos with real shallow depth of field that scikit-learn and
-scikit-image ship, labelled subject = sharp (GrabCut from a hand-placed box), rest = defocus.
+"""A small real-photo check set from the photos scikit-learn and scikit-image ship: two with real
+shallow depth of field, labelled subject = sharp (GrabCut from a hand-placed box), rest = defocus,
+and scikit-image's clock, taken while moving the camera sideways, labelled motion everywhere.
 
     pip install scikit-image scikit-learn
     python benchmarks/make_real_set.py --out /tmp/real
@@ -7,7 +8,7 @@ scikit-image ship, labelled subject = sharp (GrabCut from a hand-placed box), re
 
 The labels are rough: GrabCut follows object outlines, and soft, out-of-focus parts of a subject
 (the cat's fur at its edges) count as sharp. Read the figures as a sanity check, not a benchmark.
-Writes OUT/image/*.jpg, OUT/gt/*.png (0 sharp, 200 defocus) and OUT/labels.png to look at.
+Writes OUT/image/*.jpg, OUT/gt/*.png (0 sharp, 100 motion, 200 defocus) and OUT/labels.png to look at.
 """
 
 from __future__ import annotations
@@ -23,6 +24,7 @@ BOXES = {
     "flower": [(150, 60, 460, 350), (270, 360, 520, 427)],  # the dahlia and the one below it
     "chelsea": [(0, 0, 400, 300)],
 }
+CAMERA_MOTION = ["clock"]  # the whole frame moved during the exposure
 
 
 def load(name: str) -> np.ndarray:
@@ -33,7 +35,8 @@ def load(name: str) -> np.ndarray:
         return load_sample_image("flower.jpg")
     import skimage.data
 
-    return getattr(skimage.data, name)()
+    img = np.asarray(getattr(skimage.data, name)())
+    return np.repeat(img[..., None], 3, axis=2) if img.ndim == 2 else img  # the clock is greyscale
 
 
 def subject_mask(rgb: np.ndarray, boxes: list[tuple[int, int, int, int]]) -> np.ndarray:
@@ -57,14 +60,19 @@ def main(argv: list[str] | None = None) -> int:
     (out / "image").mkdir(parents=True, exist_ok=True)
     (out / "gt").mkdir(exist_ok=True)
     sheet = []
-    for name, boxes in BOXES.items():
+    for name in [*BOXES, *CAMERA_MOTION]:
         rgb = load(name)
-        sharp = subject_mask(rgb, boxes)
-        gt = np.where(sharp, 0, 200).astype(np.uint8)
+        if name in BOXES:
+            sharp = subject_mask(rgb, BOXES[name])
+            gt = np.where(sharp, 0, 200).astype(np.uint8)
+        else:
+            sharp = np.zeros(rgb.shape[:2], bool)
+            gt = np.full(rgb.shape[:2], 100, np.uint8)
         cv2.imwrite(str(out / "image" / f"{name}.jpg"), rgb[..., ::-1], [cv2.IMWRITE_JPEG_QUALITY, 95])
         cv2.imwrite(str(out / "gt" / f"{name}.png"), gt)
         view = rgb.copy()
-        view[~sharp] = (0.4 * view[~sharp] + 0.6 * np.array([40, 90, 220])).astype(np.uint8)
+        tint = np.array([40, 90, 220] if name in BOXES else [230, 160, 0])  # defocus blue, motion orange
+        view[~sharp] = (0.4 * view[~sharp] + 0.6 * tint).astype(np.uint8)
         sheet.append(cv2.resize(view, (round(view.shape[1] * 300 / view.shape[0]), 300)))
         print(f"{name}: {sharp.mean():.0%} sharp")
     cv2.imwrite(str(out / "labels.png"), np.hstack(sheet)[..., ::-1])
