@@ -251,8 +251,8 @@ def make_sample(src: Sources, rng: np.random.Generator, cfg: SynthConfig = Synth
         bg_mode = rng.choice(["sharp", "defocus", "motion"], p=[0.3, 0.5, 0.2])
         if bg_mode == "sharp":
             # Focus on the background puts a near subject out of focus; without this mode every
-            # blurred object in training is a moving one, and the net calls soft fur "motion".
-            # (no draw when the mode is off, so p_object_defocus = 0 replays the earlier stream exactly)
+            # blurred object in training would be a moving one. (No draw when the mode is off, so
+            # p_object_defocus = 0 replays the earlier stream exactly.)
             obj_mode = "defocus" if cfg.p_object_defocus > 0 and rng.random() < cfg.p_object_defocus else "motion"
         else:
             obj_mode = rng.choice(["sharp", "motion"], p=[0.6, 0.4])
