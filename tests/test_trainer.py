@@ -132,11 +132,18 @@ def test_out_of_focus_objects_are_labelled_defocus():
     assert checked >= 2
 
 
-def test_synth_settings_come_from_the_config_and_typos_are_refused():
+def test_synth_settings_come_from_the_config_and_typos_are_refused(tmp_path, capsys):
     cfg = synth_config({"p_object_defocus": 0.0, "defocus_radius": [2.0, 5.0]}, 96)
     assert cfg.size == 96 and cfg.p_object_defocus == 0.0 and cfg.defocus_radius == (2.0, 5.0)
     with pytest.raises(ValueError, match="p_object_defocsu"):
         synth_config({"p_object_defocsu": 0.5}, 96)
+    # The trainer refuses the typo before it creates the run folder.
+    out = tmp_path / "run"
+    toml = Path(_config(tmp_path, out, 10))
+    toml.write_text(toml.read_text() + "\n[synth]\np_object_defocsu = 0.5\n")
+    with pytest.raises(SystemExit):
+        train_main(["--config", str(toml)])
+    assert "p_object_defocsu" in capsys.readouterr().err and not out.exists()
 
 
 def test_sources_split_is_stable_and_disjoint(tmp_path):

@@ -139,6 +139,11 @@ def main(argv: list[str] | None = None) -> int:
 
     cfg = load_config(args.config, {"train.steps": args.steps} if args.steps else None)
     tc, dc, mc = cfg["train"], cfg["data"], cfg["model"]
+    try:  # checked before anything is created, so a typo costs nothing
+        synth_cfg = synth_config(cfg.get("synth", {}), dc.get("crop", 224))
+        val_cfg = synth_config(cfg.get("synth", {}), dc.get("val_size", 224))
+    except ValueError as e:
+        ap.error(f"{args.config}: {e}")
     out = Path(args.out or tc["out"])
     out.mkdir(parents=True, exist_ok=True)
 
@@ -191,7 +196,6 @@ def main(argv: list[str] | None = None) -> int:
         print(f"no checkpoint at {ckpt_path}; starting fresh")
 
     train_model = torch.nn.parallel.DistributedDataParallel(model) if world > 1 else model
-    synth_cfg = synth_config(cfg.get("synth", {}), dc.get("crop", 224))
     source_dirs = {k: dc.get(k, []) for k in ("photos", "objects", "layouts")}
     stream = SynthStream(source_dirs, synth_cfg, tc["seed"], split="train")
     batch = tc["batch"]
@@ -199,7 +203,7 @@ def main(argv: list[str] | None = None) -> int:
         stream, batch_size=batch, sampler=StepSampler(start_step, steps, batch, rank, world),
         num_workers=tc.get("workers", 1), persistent_workers=False, pin_memory=device.type == "cuda",
     )
-    val = make_val_set(source_dirs, synth_config(cfg.get("synth", {}), dc.get("val_size", 224)), dc.get("val_count", 128)) if rank == 0 else []
+    val = make_val_set(source_dirs, val_cfg, dc.get("val_count", 128)) if rank == 0 else []
     cw = torch.tensor(tc["class_weights"], device=device) if tc.get("class_weights") else None
     scale_w = tc.get("scale_weights", [1.0, 1.0, 1.0, 1.0])
 

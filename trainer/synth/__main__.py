@@ -61,10 +61,12 @@ def main(argv: list[str] | None = None) -> int:
                 run = tomllib.load(f)
         except (OSError, tomllib.TOMLDecodeError) as e:
             ap.error(f"cannot read config {args.config}: {e}")
+    if not isinstance(run.get("synth", {}), dict) or not isinstance(run.get("data", {}), dict):
+        ap.error(f"{args.config}: [data] and [synth] must be tables")
     data = run.get("data", {})
     folders = {k: data.get(k, []) if getattr(args, k) is None else getattr(args, k) for k in ("photos", "objects", "layouts")}
     try:
-        cfg = synth_config(run.get("synth", {}), args.size or data.get("val_size", 224))
+        cfg = synth_config(run.get("synth", {}), data.get("val_size", 224) if args.size is None else args.size)
         src = load_sources(folders["photos"], folders["objects"], folders["layouts"], args.split)
     except (ValueError, FileNotFoundError) as e:
         ap.error(str(e))
