@@ -27,7 +27,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from blurstudio.detect import Detector  # noqa: E402
 from trainer.data import load_labelled_folder  # noqa: E402
 from trainer.metrics import BlurMetrics  # noqa: E402
-from trainer.synth import synth_config  # noqa: E402
+from trainer.synth import SOURCE_KEYS, synth_config  # noqa: E402
 from trainer.train import load_config, make_val_set  # noqa: E402
 
 
@@ -66,7 +66,7 @@ def main() -> int:
     else:
         cfg = load_config(Path(__file__).resolve().parents[1] / "trainer" / "configs" / "compact.toml")
         dc = cfg["data"]
-        dirs = {k: [str(Path(__file__).resolve().parents[1] / p) for p in dc.get(k, [])] for k in ("photos", "objects", "layouts")}
+        dirs = {k: [str(Path(__file__).resolve().parents[1] / p) for p in dc.get(k, [])] for k in SOURCE_KEYS}
         samples = make_val_set(dirs, synth_config(cfg.get("synth", {}), dc.get("val_size", 224)), args.count)
         source = "synthetic validation set (held-out photos)"
 

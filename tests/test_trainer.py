@@ -16,7 +16,8 @@ from trainer.synth.__main__ import main as synth_main
 from trainer.evaluate import main as evaluate_main
 from trainer.train import lr_factor, make_val_set
 from trainer.synth.kernels import disk_kernel, gaussian_kernel, kernel_extent, linear_motion_kernel, polygon_kernel, shake_kernel
-from trainer.synth.sources import MAX_BLURRED_FRACTION, blurred_fraction, dead_leaves, load_sources, split_of
+from trainer.screen import main as screen_main
+from trainer.synth.sources import MAX_BLURRED_FRACTION, blurred_fraction, dead_leaves, load_sources, read_exclusion_list, split_of
 from trainer.train import main as train_main
 
 
@@ -184,6 +185,49 @@ def test_blurry_source_photos_are_left_out(tmp_path):
     src = load_sources(photo_dirs=[tmp_path / "photos"], split="all")
     assert len(src.photos) == 1 and np.array_equal(src.photos[0], sharp)
     assert sorted(src.left_out_blurry) == ["half.png", "soft.png"]
+
+
+def test_listed_source_photos_are_left_out_and_unknown_names_refused(tmp_path, capsys):
+    # A smooth out-of-focus background has no edges for the edge check; a list names such photos.
+    rng = np.random.default_rng(2)
+    (tmp_path / "photos").mkdir()
+    for name in ("a.png", "b.png", "c.png"):
+        cv2.imwrite(str(tmp_path / "photos" / name), dead_leaves(96, rng))
+    listing = tmp_path / "blurry.txt"
+    listing.write_text("# real defocus\nb.png  # 0.61\n\n")
+    src = load_sources(photo_dirs=[tmp_path / "photos"], split="all", exclude=[listing])
+    assert len(src.photos) == 2 and src.left_out_listed == ["b.png"]
+    listing.write_text("b.png\nd.png\n")  # a misspelt or stale name would silently exclude nothing
+    with pytest.raises(ValueError, match="d.png"):
+        load_sources(photo_dirs=[tmp_path / "photos"], split="all", exclude=[listing])
+    with pytest.raises(FileNotFoundError, match="missing.txt"):
+        load_sources(photo_dirs=[tmp_path / "photos"], split="all", exclude=[tmp_path / "missing.txt"])
+    # The writer takes the list from the config; the trainer refuses a missing list before it starts.
+    toml = tmp_path / "run.toml"
+    toml.write_text(f'[data]\nphotos = ["{tmp_path / "photos"}"]\nexclude = ["{tmp_path / "blurry.txt"}"]\nval_size = 32\n')
+    listing.write_text("b.png\n")
+    assert synth_main(["--out", str(tmp_path / "set"), "--count", "2", "--config", str(toml), "--split", "all"]) == 0
+    assert "'left_out_listed': 1" in capsys.readouterr().out
+    out = tmp_path / "run"
+    cfg = Path(_config(tmp_path, out, 10))
+    cfg.write_text(cfg.read_text().replace("[data]", f'[data]\nexclude = ["{tmp_path / "missing.txt"}"]'))
+    with pytest.raises(SystemExit):
+        train_main(["--config", str(cfg)])
+    assert "missing.txt" in capsys.readouterr().err and not out.exists()
+
+
+def test_screen_lists_photos_the_detector_finds_blurred(tmp_path, capsys):
+    rng = np.random.default_rng(3)
+    sharp = dead_leaves(192, rng)
+    (tmp_path / "photos").mkdir()
+    cv2.imwrite(str(tmp_path / "photos" / "sharp.png"), sharp)
+    cv2.imwrite(str(tmp_path / "photos" / "soft.png"), cv2.GaussianBlur(sharp, (0, 0), 4))
+    out = tmp_path / "list.txt"
+    assert screen_main([str(tmp_path / "photos"), "--out", str(out)]) == 0
+    assert read_exclusion_list(out) == {"soft.png"}
+    with pytest.raises(SystemExit):  # never overwrites
+        screen_main([str(tmp_path / "photos"), "--out", str(out)])
+    assert "exists" in capsys.readouterr().err
 
 
 def test_synth_writer_outputs_labels_and_contact_sheet(tmp_path):

@@ -41,7 +41,8 @@ class SynthStream(Dataset):
     def __getitem__(self, i: int):
         if self._src is None:
             self._src = load_sources(
-                self.source_dirs.get("photos", []), self.source_dirs.get("objects", []), self.source_dirs.get("layouts", []), self.split
+                self.source_dirs.get("photos", []), self.source_dirs.get("objects", []), self.source_dirs.get("layouts", []), self.split,
+                self.source_dirs.get("exclude", []),
             )
         img, lab = make_sample(self._src, sample_rng(self.seed, self.start + i), self.cfg)
         return to_tensor(img), torch.from_numpy(lab.astype(np.int64))

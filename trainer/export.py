@@ -17,7 +17,7 @@ from blurstudio.model import build_model, save_model
 def export_checkpoint(checkpoint: str | Path, dest: str | Path, val: list | None = None) -> dict:
     """Write `dest` (.pt) and its card from a checkpoint; validation metrics are recomputed in fp16
     weights (what users get) on the run's synthetic validation set."""
-    from .synth import synth_config
+    from .synth import SOURCE_KEYS, synth_config
     from .train import make_val_set, validate
 
     ck = torch.load(checkpoint, map_location="cpu", weights_only=False)
@@ -27,7 +27,7 @@ def export_checkpoint(checkpoint: str | Path, dest: str | Path, val: list | None
     model = model.half().float().eval()  # measure what the fp16 file will give
     dc = cfg["data"]
     if val is None:
-        val = make_val_set({k: dc.get(k, []) for k in ("photos", "objects", "layouts")},
+        val = make_val_set({k: dc.get(k, []) for k in SOURCE_KEYS},
                            synth_config(cfg.get("synth", {}), dc.get("val_size", 224)), dc.get("val_count", 128))
     metrics = validate(model, val, torch.device("cpu"))
     card = {
@@ -40,7 +40,7 @@ def export_checkpoint(checkpoint: str | Path, dest: str | Path, val: list | None
             "config": cfg,
             "steps": ck["step"],
             "wall_seconds": round(ck.get("wall_seconds", 0.0)),
-            "data_sources": {k: dc.get(k, []) for k in ("photos", "objects", "layouts")},
+            "data_sources": {k: dc.get(k, []) for k in SOURCE_KEYS},
             "seed": cfg["train"]["seed"],
             "machine": f"{platform.machine()} {platform.processor() or ''}".strip(),
             "init": ck.get("init"),  # the earlier stage this run fine-tuned, if any

@@ -38,7 +38,7 @@ from blurstudio.model import WeightsError, build_model, load_model, load_vgg19_e
 
 from .data import SynthStream, to_tensor
 from .metrics import BlurMetrics
-from .synth import VAL_SEED, SynthConfig, load_sources, make_sample, sample_rng, synth_config
+from .synth import SOURCE_KEYS, VAL_SEED, SynthConfig, load_sources, make_sample, read_exclusion_list, sample_rng, synth_config
 
 
 def load_config(path: str | Path, overrides: dict | None = None) -> dict:
@@ -79,7 +79,8 @@ class StepSampler(Sampler):
 
 def make_val_set(source_dirs: dict, cfg: SynthConfig, count: int) -> list[tuple[np.ndarray, np.ndarray]]:
     """A fixed validation set from the held-out ('val' split) photos, objects and layouts."""
-    src = load_sources(source_dirs.get("photos", []), source_dirs.get("objects", []), source_dirs.get("layouts", []), "val")
+    src = load_sources(source_dirs.get("photos", []), source_dirs.get("objects", []), source_dirs.get("layouts", []), "val",
+                       source_dirs.get("exclude", []))
     return [make_sample(src, sample_rng(VAL_SEED, i), cfg) for i in range(count)]
 
 
@@ -142,7 +143,9 @@ def main(argv: list[str] | None = None) -> int:
     try:  # checked before anything is created, so a typo costs nothing
         synth_cfg = synth_config(cfg.get("synth", {}), dc.get("crop", 224))
         val_cfg = synth_config(cfg.get("synth", {}), dc.get("val_size", 224))
-    except ValueError as e:
+        for f in dc.get("exclude", []):
+            read_exclusion_list(f)
+    except (ValueError, FileNotFoundError) as e:
         ap.error(f"{args.config}: {e}")
     out = Path(args.out or tc["out"])
     out.mkdir(parents=True, exist_ok=True)
@@ -196,7 +199,7 @@ def main(argv: list[str] | None = None) -> int:
         print(f"no checkpoint at {ckpt_path}; starting fresh")
 
     train_model = torch.nn.parallel.DistributedDataParallel(model) if world > 1 else model
-    source_dirs = {k: dc.get(k, []) for k in ("photos", "objects", "layouts")}
+    source_dirs = {k: dc.get(k, []) for k in SOURCE_KEYS}
     stream = SynthStream(source_dirs, synth_cfg, tc["seed"], split="train")
     batch = tc["batch"]
     loader = DataLoader(

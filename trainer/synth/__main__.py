@@ -6,7 +6,7 @@
 Writes DIR/image/NNNNN.png, DIR/gt/NNNNN.png (0 sharp / 100 motion / 200 defocus) and
 DIR/contact_sheet.png (photos above their colour-coded labels). With no source folders the
 samples are procedural (dead-leaves), so it works without any data set.
---config takes the source folders, the generator settings ([synth]) and the size (val_size) from a
+--config takes the source folders and exclusion lists, the generator settings ([synth]) and the size (val_size) from a
 training config; with it and the other defaults (--split val, the default seed) it writes exactly
 that run's validation set.
 """
@@ -67,7 +67,7 @@ def main(argv: list[str] | None = None) -> int:
     folders = {k: data.get(k, []) if getattr(args, k) is None else getattr(args, k) for k in ("photos", "objects", "layouts")}
     try:
         cfg = synth_config(run.get("synth", {}), data.get("val_size", 224) if args.size is None else args.size)
-        src = load_sources(folders["photos"], folders["objects"], folders["layouts"], args.split)
+        src = load_sources(folders["photos"], folders["objects"], folders["layouts"], args.split, data.get("exclude", []))
     except (ValueError, FileNotFoundError) as e:
         ap.error(str(e))
     (args.out / "image").mkdir(parents=True, exist_ok=True)

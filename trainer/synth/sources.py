@@ -3,8 +3,9 @@
 With no folders given, everything is procedural (dead-leaves images, random blobs), so tests and
 new users need no downloads. Files are split into train / val by a stable hash of the file name,
 so validation photos are never seen in training. Photos with real blur of their own (shallow depth
-of field, soft focus) are left out by an edge-blur check, because every pixel the generator does not
-blur is labelled sharp.
+of field, soft focus) are left out, because every pixel the generator does not blur is labelled
+sharp: by an edge-blur check, and by name through exclusion lists (`exclude`), for the blurred
+backgrounds the edge check cannot see (smooth, so without edges to measure).
 """
 
 from __future__ import annotations
@@ -22,6 +23,9 @@ VAL_FRACTION = 0.2
 # blurred over more than this fraction of their textured area (shallow depth of field, soft focus)
 # are left out, so a real defocused background is never taught as "sharp".
 MAX_BLURRED_FRACTION = 0.3
+# The source entries of a config's [data] table: folders of photos, of objects and of layouts, and
+# exclusion list files.
+SOURCE_KEYS = ("photos", "objects", "layouts", "exclude")
 
 
 def split_of(path: Path) -> str:
@@ -113,10 +117,20 @@ class Sources:
     objects: list[tuple[np.ndarray, np.ndarray]] = field(default_factory=list)  # (RGB, mask 0/255)
     layouts: list[np.ndarray] = field(default_factory=list)  # 255 = blurred region
     left_out_blurry: list[str] = field(default_factory=list)  # file names failing the sharpness check
+    left_out_listed: list[str] = field(default_factory=list)  # file names on an exclusion list
 
     def describe(self) -> dict:
         return {"photos": len(self.photos), "objects": len(self.objects), "layouts": len(self.layouts),
-                "left_out_blurry": len(self.left_out_blurry)}
+                "left_out_blurry": len(self.left_out_blurry), "left_out_listed": len(self.left_out_listed)}
+
+
+def read_exclusion_list(path: str | Path) -> set[str]:
+    """File names, one per line; '#' starts a comment."""
+    try:
+        lines = Path(path).read_text().splitlines()
+    except OSError as e:
+        raise FileNotFoundError(f"cannot read exclusion list {path}: {e.strerror}") from None
+    return {line.split("#", 1)[0].strip() for line in lines} - {""}
 
 
 def load_sources(
@@ -124,16 +138,28 @@ def load_sources(
     object_dirs: list[str | Path] = (),
     layout_dirs: list[str | Path] = (),
     split: str = "train",
+    exclude: list[str | Path] = (),
 ) -> Sources:
     """Load photos, salient objects (DIR/images + DIR/masks with the same stems) and layouts.
 
     Object photos are also used as backgrounds. `split` is 'train', 'val' or 'all'.
-    Photos that fail the sharpness check (`blurred_fraction` > MAX_BLURRED_FRACTION) are left out.
+    Photos that fail the sharpness check (`blurred_fraction` > MAX_BLURRED_FRACTION) are left out,
+    and so are photos whose file name is on one of the `exclude` lists (see `read_exclusion_list`).
     """
     keep = (lambda p: True) if split == "all" else (lambda p: split_of(p) == split)
+    listed = set().union(*(read_exclusion_list(f) for f in exclude))
+    if listed:  # a misspelt name would silently exclude nothing
+        known = {p.name for d in photo_dirs for p in _list_images(Path(d))}
+        known |= {p.name for d in object_dirs for p in _list_images(Path(d) / "images")}
+        if unknown := sorted(listed - known):
+            raise ValueError(f"exclusion list names photos that are not in the source folders: {', '.join(unknown[:5])}"
+                             + (f" and {len(unknown) - 5} more" if len(unknown) > 5 else ""))
     src = Sources()
 
     def sharp_photo(p: Path) -> np.ndarray | None:
+        if p.name in listed:
+            src.left_out_listed.append(p.name)
+            return None
         img = _read_rgb(p)
         if blurred_fraction(img) > MAX_BLURRED_FRACTION:
             src.left_out_blurry.append(p.name)
