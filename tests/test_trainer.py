@@ -208,6 +208,8 @@ def test_listed_source_photos_are_left_out_and_unknown_names_refused(tmp_path, c
     listing.write_text("b.png\n")
     assert synth_main(["--out", str(tmp_path / "set"), "--count", "2", "--config", str(toml), "--split", "all"]) == 0
     assert "'left_out_listed': 1" in capsys.readouterr().out
+    assert synth_main(["--out", str(tmp_path / "set2"), "--count", "2", "--config", str(toml), "--split", "all", "--exclude"]) == 0
+    assert "'left_out_listed': 0" in capsys.readouterr().out  # an explicit (empty) --exclude wins
     out = tmp_path / "run"
     cfg = Path(_config(tmp_path, out, 10))
     cfg.write_text(cfg.read_text().replace("[data]", f'[data]\nexclude = ["{tmp_path / "missing.txt"}"]'))

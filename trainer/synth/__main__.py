@@ -1,7 +1,7 @@
 """Write a fixed synthetic set for validation or inspection, plus a contact sheet.
 
     python -m trainer.synth --out DIR --count N [--config TOML] [--photos D ...] [--objects D ...]
-                            [--layouts D ...] [--split train|val|all] [--seed S] [--size PX]
+                            [--layouts D ...] [--exclude LIST ...] [--split train|val|all] [--seed S] [--size PX]
 
 Writes DIR/image/NNNNN.png, DIR/gt/NNNNN.png (0 sharp / 100 motion / 200 defocus) and
 DIR/contact_sheet.png (photos above their colour-coded labels). With no source folders the
@@ -21,7 +21,7 @@ import cv2
 import numpy as np
 
 from .generate import VAL_SEED, make_sample, sample_rng, synth_config
-from .sources import load_sources
+from .sources import SOURCE_KEYS, load_sources
 
 SHEET_PALETTE = np.array([(40, 40, 40), (230, 159, 0), (86, 180, 233)], np.uint8)  # sharp, motion, defocus
 
@@ -46,6 +46,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--photos", nargs="*", help="folders of sharp photos (default: the config's, else none)")
     ap.add_argument("--objects", nargs="*", help="folders with images/ and masks/ (default: the config's)")
     ap.add_argument("--layouts", nargs="*", help="folders of blurred-region masks (default: the config's)")
+    ap.add_argument("--exclude", nargs="*", help="exclusion lists of photo file names (default: the config's)")
     ap.add_argument("--split", default="val", choices=["train", "val", "all"])
     ap.add_argument("--seed", type=int, default=VAL_SEED, help="default: the trainer's validation seed")
     ap.add_argument("--size", type=int, help="default: the config's val_size, else 224")
@@ -64,10 +65,10 @@ def main(argv: list[str] | None = None) -> int:
     if not isinstance(run.get("synth", {}), dict) or not isinstance(run.get("data", {}), dict):
         ap.error(f"{args.config}: [data] and [synth] must be tables")
     data = run.get("data", {})
-    folders = {k: data.get(k, []) if getattr(args, k) is None else getattr(args, k) for k in ("photos", "objects", "layouts")}
+    folders = {k: data.get(k, []) if getattr(args, k) is None else getattr(args, k) for k in SOURCE_KEYS}
     try:
         cfg = synth_config(run.get("synth", {}), data.get("val_size", 224) if args.size is None else args.size)
-        src = load_sources(folders["photos"], folders["objects"], folders["layouts"], args.split, data.get("exclude", []))
+        src = load_sources(folders["photos"], folders["objects"], folders["layouts"], args.split, folders["exclude"])
     except (ValueError, FileNotFoundError) as e:
         ap.error(str(e))
     (args.out / "image").mkdir(parents=True, exist_ok=True)
