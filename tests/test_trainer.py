@@ -1,6 +1,7 @@
 """Trainer: kernels, the synthetic generator, data layouts, metrics, training, resume, export."""
 
 import json
+import tomllib
 from pathlib import Path
 
 import cv2
@@ -472,3 +473,24 @@ def test_init_weights_must_exist_and_fit_the_model(tmp_path, tiny_model_path):
         init_from_weights(build_model("compact"), str(tmp_path / "missing.pt"))
     with pytest.raises(SystemExit, match="different architecture"):
         init_from_weights(build_model("compact"), str(tiny_model_path))
+
+
+def test_bundled_weights_record_the_shipped_recipe():
+    # The README's recipe reproduces the bundled weights only if the card's config is the shipped one.
+    root = Path(__file__).resolve().parents[1]
+    card = json.loads((root / "resources" / "weights" / "compact.json").read_text())
+    stages = []
+    for name in ("compact_stage1", "compact"):
+        with open(root / "trainer" / "configs" / f"{name}.toml", "rb") as f:
+            stages.append(tomllib.load(f))
+    trained = card["training"]["config"]
+    for section in ("model", "data", "train"):
+        assert trained.get(section) == stages[-1].get(section), section
+    # Cards older than the [synth] table trained with what is now p_object_defocus = 0.
+    assert trained.get("synth", {"p_object_defocus": 0.0}) == stages[-1].get("synth", {})
+    for key in ("working_max_side", "working_scales", "working_flip"):
+        assert card[key] == stages[-1]["export"][key], key
+    # Each stage starts from the previous stage's export.
+    for earlier, later in zip(stages, stages[1:]):
+        assert later["model"]["init"] == earlier["export"]["path"]
+    assert card["training"]["init"]["weights"] == stages[-1]["model"]["init"]
