@@ -24,7 +24,7 @@ from blurstudio.images import ImageError, read_image
 from .synth.sources import IMAGE_SUFFIXES
 
 
-def blurred_fraction(detector: Detector, image: np.ndarray) -> float:
+def detected_blur_fraction(detector: Detector, image: np.ndarray) -> float:
     """Fraction of the photo's pixels whose most likely class is motion or defocus."""
     return float((detector(image).probs.argmax(0) != 0).mean())
 
@@ -52,7 +52,7 @@ def main(argv: list[str] | None = None) -> int:
     found = []
     for i, p in enumerate(photos):
         try:
-            frac = blurred_fraction(detector, read_image(p))
+            frac = detected_blur_fraction(detector, read_image(p))
         except ImageError as e:
             print(f"skipped: {e}", file=sys.stderr)
             continue
