@@ -231,6 +231,11 @@ def test_screen_lists_photos_the_detector_finds_blurred(tmp_path, capsys):
     with pytest.raises(SystemExit):  # never overwrites
         screen_main([str(tmp_path / "photos"), "--out", str(out)])
     assert "exists" in capsys.readouterr().err
+    for bad in (["--out", str(tmp_path / "no" / "list.txt")], ["--weights", "nosuch"]):
+        with pytest.raises(SystemExit):
+            screen_main([str(tmp_path / "photos"), *bad])
+    err = capsys.readouterr().err
+    assert "is not a folder" in err and "nosuch" in err and not (tmp_path / "no").exists()
 
 
 def test_synth_writer_outputs_labels_and_contact_sheet(tmp_path):

@@ -20,6 +20,7 @@ import numpy as np
 
 from blurstudio.detect import Detector
 from blurstudio.images import ImageError, read_image
+from blurstudio.model import WeightsError
 
 from .synth.sources import IMAGE_SUFFIXES
 
@@ -40,6 +41,8 @@ def main(argv: list[str] | None = None) -> int:
         ap.error("--threshold must be in [0, 1)")
     if args.out and args.out.exists():
         ap.error(f"{args.out} exists; give a new file (nothing is overwritten)")
+    if args.out and not args.out.parent.is_dir():  # checked now, not after screening every photo
+        ap.error(f"{args.out.parent} is not a folder")
     photos = []
     for d in args.folders:
         if not d.is_dir():
@@ -48,7 +51,10 @@ def main(argv: list[str] | None = None) -> int:
     if not photos:
         ap.error("no photos in the given folders")
 
-    detector = Detector(args.weights)
+    try:
+        detector = Detector(args.weights)
+    except WeightsError as e:
+        ap.error(str(e))
     found = []
     for i, p in enumerate(photos):
         try:
