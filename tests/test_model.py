@@ -89,6 +89,35 @@ def test_config_round_trip():
         assert BlurNetConfig.from_dict(json.loads(json.dumps(config.to_dict()))) == config
 
 
+def test_context_pooling_starts_as_the_plain_network_and_then_uses_the_whole_image():
+    import dataclasses
+
+    torch.manual_seed(0)
+    plain = build_model(TINY_CONFIG).eval()
+    ctx = build_model(dataclasses.replace(TINY_CONFIG, context_bins=(1, 2, 3, 6))).eval()
+    missing, unexpected = ctx.load_state_dict(plain.state_dict(), strict=False)
+    assert not unexpected and missing and all(k.startswith("context.") for k in missing)
+    # Maps smaller than the largest grid (a 48 x 32 input is 3 x 2 at the bottleneck) work too.
+    x, far = torch.randn(1, 3, 48, 32), torch.randn(1, 3, 48, 32)
+    far[..., :16, :] = x[..., :16, :]  # same top third, different elsewhere
+    with torch.no_grad():
+        assert all(torch.equal(a, b) for a, b in zip(ctx(x), plain(x)))
+        torch.nn.init.normal_(ctx.context.fuse.weight)
+        out = ctx(x)
+        assert [o.shape[-2:] for o in out] == [(6, 4), (12, 8), (24, 16), (48, 32)]
+        assert not torch.equal(out[-1], plain(x)[-1])
+        # The pooled context carries information from the whole image into every pixel: the
+        # bottleneck of a pixel at the top now depends on the bottom of the image.
+        assert not torch.allclose(ctx(x)[0][..., 0, 0], ctx(far)[0][..., 0, 0])
+
+
+def test_context_bins_must_be_grid_sizes():
+    with pytest.raises(ValueError, match="context_bins"):
+        BlurNetConfig(context_bins=(0, 2))
+    config = BlurNetConfig(context_bins=(1, 3))
+    assert BlurNetConfig.from_dict(json.loads(json.dumps(config.to_dict()))) == config
+
+
 # ---- weight files ----
 
 def test_weight_round_trip(tmp_path):
@@ -107,6 +136,18 @@ def test_weight_round_trip(tmp_path):
     for f in ("m.pt", "m.json"):
         assert stat.S_IMODE((tmp_path / f).stat().st_mode) == 0o666 & ~umask
     assert sorted(p.name for p in tmp_path.iterdir()) == ["m.json", "m.pt"]  # no temporary files left
+
+
+def test_weights_with_context_pooling_round_trip(tmp_path):
+    import dataclasses
+
+    config = dataclasses.replace(TINY_CONFIG, context_bins=(1, 2))
+    net = build_model(config)
+    torch.nn.init.normal_(net.context.fuse.weight)
+    save_model(net, tmp_path / "c.pt", {"name": "c"})
+    loaded, card = load_model(tmp_path / "c.pt")
+    assert loaded.config == config and card["architecture"]["context_bins"] == [1, 2]
+    assert torch.allclose(loaded.context.fuse.weight, net.context.fuse.weight.half().float())
 
 
 def _copy(src, dst_dir, name="w"):

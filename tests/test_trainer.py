@@ -15,7 +15,7 @@ from trainer.metrics import BlurMetrics
 from trainer.synth import MIN_VISIBLE_EXTENT, Sources, SynthConfig, make_sample, sample_rng, synth_config
 from trainer.synth.__main__ import main as synth_main
 from trainer.evaluate import main as evaluate_main
-from trainer.train import lr_factor, make_val_set
+from trainer.train import init_from_weights, lr_factor, make_val_set
 from trainer.synth.kernels import disk_kernel, gaussian_kernel, kernel_extent, linear_motion_kernel, polygon_kernel, shake_kernel
 from trainer.screen import main as screen_main
 from trainer.synth.sources import MAX_BLURRED_FRACTION, blurred_fraction, dead_leaves, load_sources, read_exclusion_list, split_of
@@ -468,6 +468,29 @@ def test_a_later_stage_starts_from_exported_weights(tmp_path):
     a = torch.load(tmp_path / "stage1.pt", weights_only=False)
     b = torch.load(tmp_path / "stage2.pt", weights_only=False)
     assert a.keys() == b.keys() and all(torch.equal(a[k], b[k]) for k in a)
+
+
+def test_a_later_stage_can_add_context_pooling(tmp_path):
+    first = tmp_path / "first"
+    assert train_main(["--config", _config(tmp_path, first, 10), "--export", str(tmp_path / "stage1.pt")]) == 0
+    cfg = Path(_config(tmp_path, tmp_path / "second", 10))
+    text = cfg.read_text().replace("[model]\n", f'[model]\ncontext_bins = [1, 2]\ninit = "{(tmp_path / "stage1.pt").as_posix()}"\n')
+    cfg.write_text(text)
+    assert train_main(["--config", str(cfg), "--export", str(tmp_path / "stage2.pt")]) == 0
+    plain, _ = load_model(tmp_path / "stage1.pt")
+    ctx, card = load_model(tmp_path / "stage2.pt")
+    assert ctx.config.context_bins == (1, 2) and card["architecture"]["context_bins"] == [1, 2]
+    assert card["training"]["init"]["weights"] == (tmp_path / "stage1.pt").as_posix()
+    # The shared layers started from stage 1 and were trained on; the pooling branch learnt from zero.
+    assert not torch.equal(ctx.context.fuse.weight, torch.zeros_like(ctx.context.fuse.weight))
+    # A bad context setting is refused before the run folder is made.
+    cfg.write_text(text.replace("context_bins = [1, 2]", "context_bins = [0]").replace("second", "third"))
+    with pytest.raises(SystemExit):
+        train_main(["--config", str(cfg)])
+    assert not (tmp_path / "third").exists()
+    # Weights with context pooling cannot start a plain model.
+    with pytest.raises(SystemExit, match="different architecture"):
+        init_from_weights(plain, str(tmp_path / "stage2.pt"))
 
 
 def test_init_weights_must_exist_and_fit_the_model(tmp_path, tiny_model_path):

@@ -11,18 +11,18 @@ from pathlib import Path
 
 import torch
 
-from blurstudio.model import build_model, save_model
+from blurstudio.model import save_model
 
 
 def export_checkpoint(checkpoint: str | Path, dest: str | Path, val: list | None = None) -> dict:
     """Write `dest` (.pt) and its card from a checkpoint; validation metrics are recomputed in fp16
     weights (what users get) on the run's synthetic validation set."""
     from .synth import SOURCE_KEYS, synth_config
-    from .train import make_val_set, validate
+    from .train import make_val_set, model_from_config, validate
 
     ck = torch.load(checkpoint, map_location="cpu", weights_only=False)
     cfg = ck["config"]
-    model = build_model(cfg["model"].get("config") or cfg["model"]["preset"])
+    model = model_from_config(cfg["model"])
     model.load_state_dict(ck["model"])
     model = model.half().float().eval()  # measure what the fp16 file will give
     dc = cfg["data"]

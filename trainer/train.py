@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import argparse
 import csv
+import dataclasses
 import math
 import os
 import sys
@@ -34,7 +35,7 @@ try:
 except ModuleNotFoundError:  # Python 3.10
     import tomli as tomllib
 
-from blurstudio.model import WeightsError, build_model, load_model, load_vgg19_encoder, normalise
+from blurstudio.model import PRESETS, BlurNet, BlurNetConfig, WeightsError, load_model, load_vgg19_encoder, normalise
 
 from .data import SynthStream, to_tensor
 from .metrics import BlurMetrics
@@ -97,16 +98,32 @@ def validate(model: torch.nn.Module, val: list, device: torch.device, batch: int
     return metrics.compute()
 
 
-def init_from_weights(model: torch.nn.Module, weights: str) -> dict:
+def model_from_config(mc: dict) -> BlurNet:
+    """The untrained network a config's [model] table describes: `preset` (or a full `config`
+    table), optionally with `context_bins` added."""
+    if mc.get("config"):
+        config = BlurNetConfig.from_dict(mc["config"])
+    elif mc.get("preset") in PRESETS:
+        config = PRESETS[mc["preset"]]
+    else:
+        raise ValueError(f"model.preset must be one of {sorted(PRESETS)}, got {mc.get('preset')!r}")
+    if "context_bins" in mc:
+        config = dataclasses.replace(config, context_bins=tuple(int(b) for b in mc["context_bins"]))
+    return BlurNet(config)
+
+
+def init_from_weights(model: BlurNet, weights: str) -> dict:
     """Load exported weights (verified against their card) into `model`; returns what the card of
-    the new weights records about its starting point."""
+    the new weights records about its starting point. The weights may lack the model's context
+    pooling, which then starts as it was built (its zero output conv leaves them unchanged)."""
     try:
         src, card = load_model(weights)
     except WeightsError as e:
         raise SystemExit(f"model.init: {e} (train the earlier stage first; see the config's comments)") from None
-    if src.config != model.config:
+    adds_context = not src.config.context_bins and dataclasses.replace(model.config, context_bins=()) == src.config
+    if src.config != model.config and not adds_context:
         raise SystemExit(f"model.init: {weights} is a different architecture from this config's model.")
-    model.load_state_dict(src.state_dict())
+    model.load_state_dict(src.state_dict(), strict=not adds_context)
     tr = card.get("training", {})
     return {"weights": str(weights), "sha256": card["sha256"], "steps": tr.get("steps", 0),
             "wall_seconds": tr.get("wall_seconds", 0), "command": tr.get("command"),
@@ -143,6 +160,7 @@ def main(argv: list[str] | None = None) -> int:
     try:  # checked before anything is created, so a typo costs nothing
         synth_cfg = synth_config(cfg.get("synth", {}), dc.get("crop", 224))
         val_cfg = synth_config(cfg.get("synth", {}), dc.get("val_size", 224))
+        model_from_config(mc)
         for f in dc.get("exclude", []):
             read_exclusion_list(f)
     except (ValueError, FileNotFoundError) as e:
@@ -164,7 +182,7 @@ def main(argv: list[str] | None = None) -> int:
 
     ckpt_path = out / "last.pt"
     resuming = args.resume and ckpt_path.is_file()  # --resume without a checkpoint starts as a new run
-    model = build_model(mc.get("config") or mc["preset"]).to(device)
+    model = model_from_config(mc).to(device)
     init = None
     if mc.get("init") and not resuming:
         init = init_from_weights(model, mc["init"])

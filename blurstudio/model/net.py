@@ -5,6 +5,11 @@ Decoder: 4 stride-2 transposed convs, each followed by an element-wise sum with 
 1x1 conv of the encoder feature at that scale (the paper's long skips), then 3x3 convs,
 then a 1x1 logit head (3 classes: sharp, motion, defocus) at that scale.
 No batch normalisation (the paper found it lowered accuracy).
+Optional context pooling (`context_bins`, PSPNet-style, Zhao et al. 2017) at the bottleneck: a
+plain stack of 3x3 convs sees only a bounded window, so a flat sky or wall gives it nothing to judge
+blur by; pooled averages over the whole image (and coarse grids of it) let such regions follow the
+rest of the photo. Its output conv starts at zero, so adding it to trained weights changes nothing
+until it is trained.
 """
 
 from __future__ import annotations
@@ -28,6 +33,7 @@ class BlurNetConfig:
     dec_widths: tuple[int, ...] = (512, 256, 128, 64)  # at 1/8, 1/4, 1/2, 1
     dec_depths: tuple[int, ...] = (4, 4, 4, 3)  # 15 conv layers
     num_classes: int = NUM_CLASSES
+    context_bins: tuple[int, ...] = ()  # grid sizes pooled at the bottleneck; () = no context pooling
 
     def __post_init__(self) -> None:
         if len(self.enc_widths) != 5 or len(self.enc_depths) != 5:
@@ -36,6 +42,8 @@ class BlurNetConfig:
             raise ValueError("BlurNetConfig needs 4 decoder stages")
         if min(self.enc_depths) < 1 or min(self.dec_depths) < 0 or min(self.enc_widths + self.dec_widths) < 1:
             raise ValueError("BlurNetConfig widths must be >= 1, encoder depths >= 1")
+        if any(int(b) < 1 for b in self.context_bins):
+            raise ValueError("BlurNetConfig context_bins must be grid sizes >= 1")
 
     def to_dict(self) -> dict:
         return {k: list(v) if isinstance(v, tuple) else v for k, v in asdict(self).items()}
@@ -67,6 +75,28 @@ def _conv_stack(cin: int, cout: int, depth: int) -> tuple[nn.Sequential, int]:
     return nn.Sequential(*layers), cin
 
 
+class ContextPool(nn.Module):
+    """Adds pooled image-wide context to a feature map: for each grid size, average-pool, 1x1 conv,
+    upsample back; the concatenation goes through a zero-initialised 1x1 conv into a residual sum."""
+
+    def __init__(self, width: int, bins: tuple[int, ...]) -> None:
+        super().__init__()
+        self.bins = tuple(int(b) for b in bins)
+        branch = max(8, width // len(self.bins))
+        self.reduce = nn.ModuleList(nn.Conv2d(width, branch, 1) for _ in self.bins)
+        self.fuse = nn.Conv2d(branch * len(self.bins), width, 1)
+        nn.init.zeros_(self.fuse.weight)
+        nn.init.zeros_(self.fuse.bias)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        size = x.shape[-2:]
+        ctx = [
+            F.interpolate(F.relu(conv(F.adaptive_avg_pool2d(x, b))), size=size, mode="bilinear", align_corners=False)
+            for b, conv in zip(self.bins, self.reduce)
+        ]
+        return F.relu(x + self.fuse(torch.cat(ctx, 1)))
+
+
 class BlurNet(nn.Module):
     """Per-pixel blur classifier. forward(x) returns logits at 4 scales, finest last."""
 
@@ -79,6 +109,7 @@ class BlurNet(nn.Module):
         for width, depth in zip(c.enc_widths, c.enc_depths):
             stack, cin = _conv_stack(cin, width, depth)
             self.encoder.append(stack)
+        self.context = ContextPool(cin, c.context_bins) if c.context_bins else None
         self.up = nn.ModuleList()
         self.skip = nn.ModuleList()
         self.decoder = nn.ModuleList()
@@ -104,6 +135,8 @@ class BlurNet(nn.Module):
                 x = F.max_pool2d(x, 2)
             x = stage(x)
             feats.append(x)
+        if self.context is not None:
+            x = self.context(x)
         outs = []
         for i in range(4):
             x = self.up[i](x)
