@@ -483,6 +483,13 @@ def test_a_later_stage_can_add_context_pooling(tmp_path):
     assert card["training"]["init"]["weights"] == (tmp_path / "stage1.pt").as_posix()
     # The shared layers started from stage 1 and were trained on; the pooling branch learnt from zero.
     assert not torch.equal(ctx.context.fuse.weight, torch.zeros_like(ctx.context.fuse.weight))
+    # With encoder_lr_mult = 0 the encoder stays exactly as the init weights left it.
+    frozen_cfg = tmp_path / "frozen.toml"
+    frozen_cfg.write_text(text.replace("second", "frozen").replace("[train]\n", "[train]\nencoder_lr_mult = 0.0\n"))
+    assert train_main(["--config", str(frozen_cfg), "--export", str(tmp_path / "frozen.pt")]) == 0
+    frozen, _ = load_model(tmp_path / "frozen.pt")
+    assert all(torch.equal(a, b) for a, b in zip(frozen.encoder.parameters(), plain.encoder.parameters()))
+    assert not all(torch.equal(a, b) for a, b in zip(frozen.decoder.parameters(), plain.decoder.parameters()))
     # A bad context setting is refused before the run folder is made.
     cfg.write_text(text.replace("context_bins = [1, 2]", "context_bins = [0]").replace("second", "third"))
     with pytest.raises(SystemExit):

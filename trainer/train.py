@@ -192,6 +192,9 @@ def main(argv: list[str] | None = None) -> int:
         print(f"initialised {n} encoder conv layers from {mc['vgg19']}")
     enc = [p for n, p in model.named_parameters() if n.startswith("encoder.")]
     dec = [p for n, p in model.named_parameters() if not n.startswith("encoder.")]
+    if tc.get("encoder_lr_mult", 1.0) == 0:
+        for p in enc:  # a frozen encoder: no gradients to compute for it at all
+            p.requires_grad_(False)
     lr = tc["lr"]
     opt = torch.optim.AdamW(
         [{"params": enc, "lr": lr * tc.get("encoder_lr_mult", 1.0)}, {"params": dec, "lr": lr}],
