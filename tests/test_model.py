@@ -1,5 +1,6 @@
 """BlurNet shapes and heads, weight files (round trip and every loading error), VGG-19 init."""
 
+import dataclasses
 import json
 import os
 import shutil
@@ -90,8 +91,6 @@ def test_config_round_trip():
 
 
 def test_context_pooling_starts_as_the_plain_network_and_then_uses_the_whole_image():
-    import dataclasses
-
     torch.manual_seed(0)
     plain = build_model(TINY_CONFIG).eval()
     ctx = build_model(dataclasses.replace(TINY_CONFIG, context_bins=(1, 2, 3, 6))).eval()
@@ -139,8 +138,6 @@ def test_weight_round_trip(tmp_path):
 
 
 def test_weights_with_context_pooling_round_trip(tmp_path):
-    import dataclasses
-
     config = dataclasses.replace(TINY_CONFIG, context_bins=(1, 2))
     net = build_model(config)
     torch.nn.init.normal_(net.context.fuse.weight)

@@ -163,7 +163,7 @@ def main(argv: list[str] | None = None) -> int:
         model_from_config(mc)
         for f in dc.get("exclude", []):
             read_exclusion_list(f)
-    except (ValueError, FileNotFoundError) as e:
+    except (ValueError, TypeError, FileNotFoundError) as e:
         ap.error(f"{args.config}: {e}")
     out = Path(args.out or tc["out"])
     out.mkdir(parents=True, exist_ok=True)
