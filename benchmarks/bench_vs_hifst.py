@@ -6,8 +6,8 @@ side by side on the same labelled images, with the same metrics.
     python benchmarks/bench_vs_hifst.py [--weights compact] [--count 40]
     python benchmarks/bench_vs_hifst.py --data DIR --layout cuhk|dut|kim|synth
 
-Default data: the synthetic validation set of the compact config (held-out photos, objects and
-layouts never used in training). HiFST gives a sharpness map in [0, 1]; its blur score is 1 - map.
+Default data: the synthetic validation set of the compact stage-2 and stage-3 configs (held-out
+photos, objects and layouts never used in training). HiFST gives a sharpness map in [0, 1]; its blur score is 1 - map.
 Binary mIoU is reported at threshold 0.5 and at each method's best threshold, since HiFST's map
 has no calibrated 0.5.
 """
@@ -64,7 +64,7 @@ def main() -> int:
         samples = [(img, lab) for _, img, lab in load_labelled_folder(args.data, args.layout)][: args.count]
         source = f"{args.data} ({args.layout})"
     else:
-        cfg = load_config(Path(__file__).resolve().parents[1] / "trainer" / "configs" / "compact.toml")
+        cfg = load_config(Path(__file__).resolve().parents[1] / "trainer" / "configs" / "compact_stage2.toml")
         dc = cfg["data"]
         dirs = {k: [str(Path(__file__).resolve().parents[1] / p) for p in dc.get(k, [])] for k in SOURCE_KEYS}
         samples = make_val_set(dirs, synth_config(cfg.get("synth", {}), dc.get("val_size", 224)), args.count)

@@ -19,7 +19,7 @@ import torch
 
 from .blurmap import BlurMap
 from .progress import Cancel, Progress, Reporter
-from .model import STRIDE, BlurNet, load_model, normalise
+from .model import STRIDE, BlurNet, BlurNetEnsemble, load_model, normalise
 
 DEFAULT_MAX_SIDE = 640
 TILE = 1024  # network input tile side when the working image is larger than this
@@ -62,7 +62,8 @@ def device_label(device: torch.device) -> str:
 class Detector:
     """Holds a loaded model; call it on photos.
 
-    model: a bundled name ('compact', 'kim2018'), a path to a .pt file with its card, or a BlurNet.
+    model: a bundled name ('compact', 'kim2018'), a path to a .pt file with its card, or a BlurNet
+    or BlurNetEnsemble.
     device: 'auto', 'cpu', 'cuda', 'mps'. max_side: long side of the working resolution
     (default: the card's 'working_max_side', else 640). Photos are never upscaled. scales: factors of
     the working size to run the network at and average (default: the card's 'working_scales', else [1.0]).
@@ -72,14 +73,14 @@ class Detector:
 
     def __init__(
         self,
-        model: str | os.PathLike | BlurNet = "compact",
+        model: str | os.PathLike | BlurNet | BlurNetEnsemble = "compact",
         device: str | torch.device = "auto",
         max_side: int | None = None,
         tile: int = TILE,
         scales: Sequence[float] | None = None,
         flip: bool | None = None,
     ) -> None:
-        if isinstance(model, BlurNet):
+        if isinstance(model, (BlurNet, BlurNetEnsemble)):
             net, card = model, {"name": "custom"}
         else:
             net, card = load_model(model)
@@ -93,7 +94,7 @@ class Detector:
             # NHWC convolutions are faster on both (oneDNN on CPU, tensor cores on CUDA); the
             # photo tensor below is NHWC already, being a permuted (H, W, 3) array.
             net = net.to(memory_format=torch.channels_last)
-        self.net: BlurNet = net.half() if self.half else net.float()
+        self.net: BlurNet | BlurNetEnsemble = net.half() if self.half else net.float()
         if max_side is None:
             max_side = int(card.get("working_max_side") or DEFAULT_MAX_SIDE)
         if int(max_side) < STRIDE:

@@ -168,3 +168,20 @@ def test_card_scales_average_the_network_over_sizes(tiny_model_path, tmp_path):
     assert Detector(pt, device="cpu", scales=[1.0]).scales == (1.0,)  # an explicit choice wins
     with pytest.raises(ValueError, match="working scales"):
         Detector(tiny_model_path, device="cpu", scales=[])
+
+
+def test_bundled_weights_find_the_blur_in_the_sample_photo():
+    # A check on the shipped weights themselves, not on the code: on the bundled sample (sharp
+    # cup, defocused table, motion-blurred cat) they score 0.927 binary / 0.826 3-class mIoU.
+    from blurstudio.images import read_image
+    from blurstudio.model import WEIGHTS_DIR
+    from trainer.data import labels_from_gt
+    from trainer.metrics import BlurMetrics
+
+    samples = WEIGHTS_DIR.parents[0] / "samples"
+    photo = read_image(samples / "sample.jpg")
+    labels = labels_from_gt(cv2.imread(str(samples / "sample_labels.png"), cv2.IMREAD_GRAYSCALE), "kim")
+    m = BlurMetrics()
+    m.update(Detector("compact", device="cpu")(photo).probs, labels)
+    r = m.compute()
+    assert r["binary_miou"] > 0.88 and r["miou"] > 0.75, r

@@ -378,3 +378,12 @@ def test_zoom_fit_actual_size_wheel_and_pan(qtbot, window, tmp_path):
     assert canvas.horizontalScrollBar().value() > before  # dragging left pans right
     window.fit_action.trigger()
     assert canvas.zoom() == pytest.approx(fit)
+
+
+def test_about_lists_every_member_of_an_ensemble_card():
+    from blurstudio.gui.dialogs import about_html
+
+    card = {"name": "pair", "training": {"members": [{"weights": "a.pt", "steps": 7000}, {"weights": "b.pt", "steps": 3000}]}}
+    text = about_html(card, "pair")
+    assert "training › members › 1 › weights" in text and "a.pt" in text
+    assert "training › members › 2 › steps" in text and "3000" in text

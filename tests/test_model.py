@@ -16,6 +16,7 @@ from blurstudio.model import (
     STRIDE,
     BlurNet,
     BlurNetConfig,
+    BlurNetEnsemble,
     WeightsError,
     build_model,
     load_model,
@@ -147,6 +148,35 @@ def test_weights_with_context_pooling_round_trip(tmp_path):
     assert torch.allclose(loaded.context.fuse.weight, net.context.fuse.weight.half().float())
 
 
+def test_ensemble_averages_its_members_probabilities_and_round_trips(tmp_path):
+    torch.manual_seed(2)
+    a, b = build_model(TINY_CONFIG), build_model(dataclasses.replace(TINY_CONFIG, context_bins=(1, 2)))
+    torch.nn.init.normal_(b.context.fuse.weight)
+    ens = BlurNetEnsemble([a, b]).eval()
+    x = torch.randn(1, 3, 32, 48)
+    with torch.no_grad():
+        outs, oa, ob = ens(x), a(x), b(x)
+    assert [o.shape for o in outs] == [o.shape for o in oa]
+    for o, p, q in zip(outs, oa, ob):  # a softmax over the output gives the mean of the members'
+        mean = (torch.softmax(p, 1) + torch.softmax(q, 1)) / 2
+        assert torch.allclose(torch.softmax(o, 1), mean, atol=1e-6)
+    save_model(ens, tmp_path / "e.pt", {"name": "e", "working_max_side": 64})
+    loaded, card = load_model(tmp_path / "e.pt")
+    assert isinstance(loaded, BlurNetEnsemble)
+    assert card["architecture"] == {"members": [TINY_CONFIG.to_dict(), b.config.to_dict()]}
+    assert [m.config for m in loaded.members] == [TINY_CONFIG, b.config]
+    with torch.no_grad():
+        assert torch.allclose(torch.softmax(loaded(x)[-1], 1), torch.softmax(ens(x)[-1], 1), atol=2e-3)  # fp16 file
+    photo = np.random.default_rng(0).integers(0, 255, (40, 56, 3), np.uint8)
+    probs = Detector(tmp_path / "e.pt", device="cpu")(photo).probs
+    assert probs.shape == (3, 40, 56) and np.allclose(probs.sum(0), 1, atol=1e-3)
+
+
+def test_ensemble_needs_two_members():
+    with pytest.raises(ValueError, match="at least 2"):
+        BlurNetEnsemble([build_model(TINY_CONFIG)])
+
+
 def _copy(src, dst_dir, name="w"):
     pt = dst_dir / f"{name}.pt"
     shutil.copy(src, pt)
@@ -209,6 +239,8 @@ def test_mismatched_architecture(tmp_path, tiny_model_path):
         ('{"architecture": {}}', "no 'sha256'"),
         ('{"architecture": "compact", "sha256": "SHA"}', "invalid architecture"),
         ('{"architecture": {"enc_widths": [1, 2]}, "sha256": "SHA"}', "invalid architecture"),
+        ('{"architecture": {"members": "compact"}, "sha256": "SHA"}', "invalid architecture"),
+        ('{"architecture": {"members": [{"enc_widths": [1]}, {}]}, "sha256": "SHA"}', "invalid architecture"),
     ],
 )
 def test_broken_cards(tmp_path, tiny_model_path, text, match):

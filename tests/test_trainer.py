@@ -500,6 +500,50 @@ def test_a_later_stage_can_add_context_pooling(tmp_path):
         init_from_weights(plain, str(tmp_path / "stage2.pt"))
 
 
+def test_export_members_writes_an_ensemble_that_the_detector_loads(tmp_path, capsys):
+    from blurstudio.detect import Detector
+    from blurstudio.model import BlurNetEnsemble
+    from trainer.export import main as export_main
+
+    for name, bins in (("a", ""), ("b", "context_bins = [1, 2]\n")):
+        cfg = Path(_config(tmp_path, tmp_path / name, 5))
+        cfg.write_text(cfg.read_text().replace("[model]\n", "[model]\n" + bins))
+        assert train_main(["--config", str(cfg), "--export", str(tmp_path / f"{name}.pt")]) == 0
+    a, b, out = tmp_path / "a.pt", tmp_path / "b.pt", tmp_path / "ens" / "e.pt"
+    assert export_main(["--members", str(a), str(b), "--out", str(out)]) == 0
+    assert "ensemble of 2" in capsys.readouterr().out
+    ens, card = load_model(out)
+    assert isinstance(ens, BlurNetEnsemble) and len(ens.members) == 2
+    _, card_a = load_model(a)
+    _, card_b = load_model(b)
+    members = card["training"]["members"]
+    assert [m["sha256"] for m in members] == [card_a["sha256"], card_b["sha256"]]
+    assert members[1]["config"] == card_b["training"]["config"] and members[0]["steps"] == 5
+    assert card["training"]["command"] == f"python -m trainer.export --members {a} {b} --out {out}"
+    assert card["working_scales"] == [1.0, 0.5] and 0.0 <= card["metrics"]["synthetic_val"]["miou"] <= 1.0
+    assert Detector(out, device="cpu").max_side == 320
+    # An ensemble cannot start a training stage, nor be a member.
+    with pytest.raises(SystemExit, match="is an ensemble"):
+        init_from_weights(ens.members[0], str(out))
+    for argv, match in [
+        (["--members", str(a), "--out", str(tmp_path / "one.pt")], "at least 2"),
+        (["--members", str(a), str(out), "--out", str(tmp_path / "x.pt")], "ensemble already"),
+        (["--members", str(a), str(b), "--out", str(a)], "is one of the members"),
+        (["--members", str(a), str(tmp_path / "no.pt"), "--out", str(tmp_path / "x.pt")], "does not exist"),
+        (["--members", str(a), str(b), "--out", str(tmp_path / "x.onnx")], "must be a .pt"),
+    ]:
+        with pytest.raises(SystemExit):
+            export_main(argv)
+        assert match in capsys.readouterr().err, argv
+    # Members the detector would have to run with different settings are refused.
+    card_b["working_max_side"] = 640
+    b.with_suffix(".json").write_text(json.dumps(card_b))
+    with pytest.raises(SystemExit):
+        export_main(["--members", str(a), str(b), "--out", str(tmp_path / "x.pt")])
+    assert "disagree on working_max_side" in capsys.readouterr().err
+    assert not (tmp_path / "x.pt").exists() and not (tmp_path / "one.pt").exists()
+
+
 def test_init_weights_must_exist_and_fit_the_model(tmp_path, tiny_model_path):
     from blurstudio.model import build_model
     from trainer.train import init_from_weights
@@ -511,21 +555,27 @@ def test_init_weights_must_exist_and_fit_the_model(tmp_path, tiny_model_path):
 
 
 def test_bundled_weights_record_the_shipped_recipe():
-    # The README's recipe reproduces the bundled weights only if the card's config is the shipped one.
+    # The README's recipe reproduces the bundled weights only if the card records the shipped configs.
+    from trainer.export import WORKING_KEYS
+
     root = Path(__file__).resolve().parents[1]
     card = json.loads((root / "resources" / "weights" / "compact.json").read_text())
     stages = []
-    for name in ("compact_stage1", "compact"):
+    for name in ("compact_stage1", "compact_stage2", "compact_stage3"):
         with open(root / "trainer" / "configs" / f"{name}.toml", "rb") as f:
             stages.append(tomllib.load(f))
-    trained = card["training"]["config"]
-    for section in ("model", "data", "train"):
-        assert trained.get(section) == stages[-1].get(section), section
-    # Cards older than the [synth] table trained with what is now p_object_defocus = 0.
-    assert trained.get("synth", {"p_object_defocus": 0.0}) == stages[-1].get("synth", {})
-    for key in ("working_max_side", "working_scales", "working_flip"):
-        assert card[key] == stages[-1]["export"][key], key
     # Each stage starts from the previous stage's export.
     for earlier, later in zip(stages, stages[1:]):
         assert later["model"]["init"] == earlier["export"]["path"]
-    assert card["training"]["init"]["weights"] == stages[-1]["model"]["init"]
+    # The bundled weights are the ensemble of stages 2 and 3, each trained by its config.
+    members = card["training"]["members"]
+    assert [m["weights"] for m in members] == [stage["export"]["path"] for stage in stages[1:]]
+    assert card["training"]["command"] == (
+        f"python -m trainer.export --members {' '.join(m['weights'] for m in members)} --out resources/weights/compact.pt")
+    for member, stage in zip(members, stages[1:]):
+        for section in ("model", "data", "synth", "train"):
+            assert member["config"].get(section) == stage.get(section), section
+        assert member["init"]["weights"] == stage["model"]["init"]
+        for key in WORKING_KEYS:
+            assert card[key] == stage["export"][key], key
+    assert members[1]["init"]["sha256"] == members[0]["sha256"]

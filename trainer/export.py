@@ -1,24 +1,29 @@
-"""Export a training checkpoint as bundled weights: fp16 state dict + model card.
+"""Export bundled weights (fp16 state dict + model card): from a training checkpoint, or as the
+ensemble of exported weights whose probabilities the detector averages.
 
-    python -m trainer.export --checkpoint runs/compact/last.pt --out resources/weights/compact.pt
+    python -m trainer.export --checkpoint runs/compact_stage2/last.pt --out runs/compact_stage2/compact_stage2.pt
+    python -m trainer.export --members runs/compact_stage2/compact_stage2.pt \
+        runs/compact_stage3/compact_stage3.pt --out resources/weights/compact.pt
 """
 
 from __future__ import annotations
 
 import argparse
+import json
 import platform
 from pathlib import Path
 
 import torch
 
-from blurstudio.model import save_model
+from blurstudio.model import BlurNet, BlurNetEnsemble, WeightsError, load_model, save_model
+
+from .synth import SOURCE_KEYS, synth_config
 
 
 def export_checkpoint(checkpoint: str | Path, dest: str | Path, val: list | None = None) -> dict:
     """Write `dest` (.pt) and its card from a checkpoint; validation metrics are recomputed in fp16
     weights (what users get) on the run's synthetic validation set."""
-    from .synth import SOURCE_KEYS, synth_config
-    from .train import make_val_set, model_from_config, validate
+    from .train import model_from_config, validate
 
     ck = torch.load(checkpoint, map_location="cpu", weights_only=False)
     cfg = ck["config"]
@@ -27,8 +32,7 @@ def export_checkpoint(checkpoint: str | Path, dest: str | Path, val: list | None
     model = model.half().float().eval()  # measure what the fp16 file will give
     dc = cfg["data"]
     if val is None:
-        val = make_val_set({k: dc.get(k, []) for k in SOURCE_KEYS},
-                           synth_config(cfg.get("synth", {}), dc.get("val_size", 224)), dc.get("val_count", 128))
+        val = _val_set(cfg)
     metrics = validate(model, val, torch.device("cpu"))
     card = {
         "name": Path(dest).stem,
@@ -52,14 +56,86 @@ def export_checkpoint(checkpoint: str | Path, dest: str | Path, val: list | None
     return save_model(model, dest, card)
 
 
+WORKING_KEYS = ("working_max_side", "working_scales", "working_flip")
+
+
+def export_ensemble(members: list[str | Path], dest: str | Path, val: list | None = None) -> dict:
+    """Write `dest` (.pt) and its card: the ensemble of exported weights `members`, each verified
+    against its card. The card keeps each member's training record; validation metrics are those
+    of the ensemble on the first member's synthetic validation set."""
+    from .train import validate
+
+    if len(members) < 2:
+        raise ValueError("an ensemble needs at least 2 member weights")
+    if any(Path(m).resolve() == Path(dest).resolve() for m in members):
+        raise ValueError(f"{dest} is one of the members; write the ensemble to another file")
+    nets, cards = [], []
+    for m in members:
+        net, card = load_model(m)
+        if not isinstance(net, BlurNet):
+            raise ValueError(f"{m} is an ensemble already; give its members instead")
+        nets.append(net)
+        cards.append(card)
+    for key in WORKING_KEYS:  # the detector runs the ensemble once, with one set of settings
+        values = {json.dumps(c.get(key)) for c in cards}
+        if len(values) > 1:
+            raise ValueError(f"the members' cards disagree on {key} ({', '.join(sorted(values))})")
+    model = BlurNetEnsemble(nets).eval()
+    first = cards[0].get("training", {}).get("config")
+    if val is None:
+        if not first:
+            raise ValueError(f"{members[0]}'s card records no training config to build the validation set from")
+        val = _val_set(first)
+    metrics = validate(model, val, torch.device("cpu"))
+    records = [{"weights": str(m), "sha256": c["sha256"], **c.get("training", {}),
+                "synthetic_val": c.get("metrics", {}).get("synthetic_val")} for m, c in zip(members, cards)]
+    presets = {c.get("preset") for c in cards}
+    card = {
+        "name": Path(dest).stem,
+        "preset": presets.pop() if len(presets) == 1 else "custom",
+        "description": f"{len(members)} networks ({', '.join(Path(m).stem for m in members)}) whose class "
+                       "probabilities the detector averages",
+        **{key: cards[0].get(key) for key in WORKING_KEYS},
+        "training": {
+            "members": records,
+            "command": f"python -m trainer.export --members {' '.join(str(m) for m in members)} --out {dest}",
+        },
+        "metrics": {"synthetic_val": metrics, "synthetic_val_count": len(val)},
+    }
+    return save_model(model, dest, card)
+
+
+def _val_set(cfg: dict) -> list:
+    """The fixed synthetic validation set a training config describes."""
+    from .train import make_val_set
+
+    dc = cfg["data"]
+    return make_val_set({k: dc.get(k, []) for k in SOURCE_KEYS},
+                        synth_config(cfg.get("synth", {}), dc.get("val_size", 224)), dc.get("val_count", 128))
+
+
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--checkpoint", required=True)
+    src = ap.add_mutually_exclusive_group(required=True)
+    src.add_argument("--checkpoint", help="a training checkpoint (runs/NAME/last.pt)")
+    src.add_argument("--members", nargs="+", metavar="WEIGHTS", help="2 or more exported .pt files to average")
     ap.add_argument("--out", required=True, help="destination .pt (a .json card is written beside it)")
     args = ap.parse_args(argv)
-    card = export_checkpoint(args.checkpoint, args.out)
+    if not args.out.endswith(".pt"):
+        ap.error(f"--out must be a .pt file, got {args.out}")
+    if args.checkpoint and not Path(args.checkpoint).is_file():
+        ap.error(f"--checkpoint {args.checkpoint} does not exist")
+    try:
+        if args.members:
+            card = export_ensemble(args.members, args.out)
+            what = f"ensemble of {len(args.members)}"
+        else:
+            card = export_checkpoint(args.checkpoint, args.out)
+            what = f"step {card['training']['steps']}"
+    except (ValueError, WeightsError) as e:
+        ap.error(str(e))
     m = card["metrics"]["synthetic_val"]
-    print(f"wrote {args.out}: step {card['training']['steps']}, val mIoU {m['miou']:.3f}, "
+    print(f"wrote {args.out}: {what}, val mIoU {m['miou']:.3f}, "
           f"pixel accuracy {m['pixel_accuracy']:.3f}, binary mIoU {m['binary_miou']:.3f}")
     return 0
 

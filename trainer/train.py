@@ -1,7 +1,7 @@
 """Train BlurNet with the multi-scale loss on the synthetic stream. Read it top to bottom.
 
-    python -m trainer.train --config trainer/configs/compact.toml            # start
-    python -m trainer.train --config trainer/configs/compact.toml --resume   # continue exactly
+    python -m trainer.train --config trainer/configs/compact_stage1.toml            # start
+    python -m trainer.train --config trainer/configs/compact_stage1.toml --resume   # continue exactly
     (--max-minutes M or --stop-at STEP checkpoint and stop early, keeping the schedule)
     torchrun --nproc_per_node 4 -m trainer.train --config ...                 # several GPUs (DDP)
 
@@ -35,7 +35,7 @@ try:
 except ModuleNotFoundError:  # Python 3.10
     import tomli as tomllib
 
-from blurstudio.model import PRESETS, BlurNet, BlurNetConfig, WeightsError, load_model, load_vgg19_encoder, normalise
+from blurstudio.model import PRESETS, BlurNet, BlurNetConfig, BlurNetEnsemble, WeightsError, load_model, load_vgg19_encoder, normalise
 
 from .data import SynthStream, to_tensor
 from .metrics import BlurMetrics
@@ -120,6 +120,9 @@ def init_from_weights(model: BlurNet, weights: str) -> dict:
         src, card = load_model(weights)
     except WeightsError as e:
         raise SystemExit(f"model.init: {e} (train the earlier stage first; see the config's comments)") from None
+    if isinstance(src, BlurNetEnsemble):
+        raise SystemExit(f"model.init: {weights} is an ensemble of {len(src.members)} networks; start from one of "
+                         "its members (its card's training.members names them).")
     adds_context = not src.config.context_bins and dataclasses.replace(model.config, context_bins=()) == src.config
     if src.config != model.config and not adds_context:
         raise SystemExit(f"model.init: {weights} is a different architecture from this config's model.")

@@ -154,6 +154,11 @@ def _flatten(value: object, prefix: str = "") -> list[tuple[str, str]]:
         for key, sub in value.items():
             rows += _flatten(sub, f"{prefix} › {key}" if prefix else str(key))
         return rows
+    if isinstance(value, list) and value and all(isinstance(v, dict) for v in value):  # e.g. an ensemble's members
+        rows = []
+        for i, sub in enumerate(value, 1):
+            rows += _flatten(sub, f"{prefix} › {i}")
+        return rows
     if isinstance(value, list):
         text = ", ".join(str(v) for v in value) if all(not isinstance(v, (dict, list)) for v in value) else json.dumps(value)
     elif isinstance(value, float):

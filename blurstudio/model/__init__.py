@@ -1,6 +1,6 @@
 """The blur-detection network (Kim et al. 2018) and its weights."""
 
-from .net import CLASS_NAMES, NUM_CLASSES, PRESETS, STRIDE, BlurNet, BlurNetConfig, build_model, normalise
+from .net import CLASS_NAMES, NUM_CLASSES, PRESETS, STRIDE, BlurNet, BlurNetConfig, BlurNetEnsemble, build_model, normalise
 from .weights import (
     WEIGHTS_DIR,
     WeightsError,
@@ -14,7 +14,7 @@ from .weights import (
 )
 
 __all__ = [
-    "CLASS_NAMES", "NUM_CLASSES", "PRESETS", "STRIDE", "BlurNet", "BlurNetConfig", "build_model", "normalise",
-    "WEIGHTS_DIR", "WeightsError", "bundled_models", "load_model", "load_vgg19_encoder", "read_card",
+    "CLASS_NAMES", "NUM_CLASSES", "PRESETS", "STRIDE", "BlurNet", "BlurNetConfig", "BlurNetEnsemble", "build_model",
+    "normalise", "WEIGHTS_DIR", "WeightsError", "bundled_models", "load_model", "load_vgg19_encoder", "read_card",
     "resolve_weights", "save_model", "sha256_of",
 ]

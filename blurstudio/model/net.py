@@ -146,6 +146,27 @@ class BlurNet(nn.Module):
         return outs
 
 
+class BlurNetEnsemble(nn.Module):
+    """Several BlurNets run on the same input, their class probabilities averaged at each scale.
+
+    forward(x) returns, like BlurNet, 4 tensors finest last; each is the log of the mean
+    probability, so a softmax over it gives the averaged probabilities back. Members trained
+    differently make different mistakes (see docs/training_trials.md for the bundled pair).
+    """
+
+    def __init__(self, members: list[BlurNet]) -> None:
+        super().__init__()
+        if len(members) < 2:
+            raise ValueError("an ensemble needs at least 2 members")
+        self.members = nn.ModuleList(members)
+
+    def forward(self, x: torch.Tensor) -> list[torch.Tensor]:
+        outs = [m(x) for m in self.members]
+        mean = [sum(torch.softmax(o[i].float(), 1) for o in outs) / len(outs) for i in range(4)]
+        # clamp: a probability that underflowed to 0 would give -inf
+        return [p.clamp_min(1e-30).log().to(x.dtype) for p in mean]
+
+
 def build_model(preset_or_config: str | BlurNetConfig | dict = "compact") -> BlurNet:
     """Build an untrained BlurNet from a preset name, a config or a config dict."""
     if isinstance(preset_or_config, str):

@@ -2,6 +2,8 @@
 
 A weights file is `NAME.pt` (an fp16 state dict) with a model card `NAME.json` beside it:
 {"name", "architecture": BlurNetConfig dict, "sha256", "training": {...}, "metrics": {...}, ...}.
+An ensemble's card has "architecture": {"members": [BlurNetConfig dict, ...]} and its state dict
+the members' entries under "members.0.", "members.1.", ...
 """
 
 from __future__ import annotations
@@ -15,7 +17,7 @@ from pathlib import Path
 import torch
 
 from ..images import atomic_write
-from .net import BlurNet, BlurNetConfig, build_model
+from .net import BlurNet, BlurNetConfig, BlurNetEnsemble, build_model
 
 WEIGHTS_DIR = Path(__file__).resolve().parents[2] / "resources" / "weights"
 
@@ -65,7 +67,25 @@ def read_card(weights_path: Path) -> dict:
     return card
 
 
-def load_model(name_or_path: str | os.PathLike = "compact") -> tuple[BlurNet, dict]:
+def architecture_of(model: BlurNet | BlurNetEnsemble) -> dict:
+    """The card's "architecture" entry for a model."""
+    if isinstance(model, BlurNetEnsemble):
+        return {"members": [m.config.to_dict() for m in model.members]}
+    return model.config.to_dict()
+
+
+def model_from_architecture(arch: dict) -> BlurNet | BlurNetEnsemble:
+    """An untrained model from a card's "architecture" entry (raises ValueError or TypeError)."""
+    if not isinstance(arch, dict):
+        raise TypeError(f"expected a table, got {type(arch).__name__}")
+    if "members" in arch:
+        if set(arch) != {"members"} or not isinstance(arch["members"], list):
+            raise ValueError("an ensemble's architecture is {'members': [config, ...]} and nothing else")
+        return BlurNetEnsemble([BlurNet(BlurNetConfig.from_dict(m)) for m in arch["members"]])
+    return BlurNet(BlurNetConfig.from_dict(arch))
+
+
+def load_model(name_or_path: str | os.PathLike = "compact") -> tuple[BlurNet | BlurNetEnsemble, dict]:
     """Load a verified model: checks the file exists, its SHA-256 matches the card, and the
     state dict fits the card's architecture. Returns (model in eval mode, fp32, on CPU; card)."""
     path = resolve_weights(name_or_path)
@@ -81,19 +101,18 @@ def load_model(name_or_path: str | os.PathLike = "compact") -> tuple[BlurNet, di
             f"Weights file {path} is corrupt or was changed: its SHA-256 is {actual[:12]}..., the model card says {expected[:12]}...."
         )
     try:
-        config = BlurNetConfig.from_dict(card["architecture"])
+        model = model_from_architecture(card["architecture"])
     except (TypeError, ValueError, AttributeError) as e:
         raise WeightsError(f"Model card {path.with_suffix('.json')} has an invalid architecture ({e}).") from None
     try:
         state = torch.load(path, map_location="cpu", weights_only=True)
     except Exception as e:  # torch raises many types for bad pickles/zips
         raise WeightsError(f"Weights file {path} could not be read as a PyTorch state dict ({e}).") from None
-    model = BlurNet(config)
     _load_state(model, state, path)
     return model.float().eval(), card
 
 
-def _load_state(model: BlurNet, state: object, path: Path) -> None:
+def _load_state(model: BlurNet | BlurNetEnsemble, state: object, path: Path) -> None:
     if not isinstance(state, dict):
         raise WeightsError(f"Weights file {path} does not hold a state dict.")
     own = model.state_dict()
@@ -115,7 +134,7 @@ def _load_state(model: BlurNet, state: object, path: Path) -> None:
     model.load_state_dict({k: v.float() for k, v in state.items()})
 
 
-def save_model(model: BlurNet, path: str | os.PathLike, card: dict | None = None) -> dict:
+def save_model(model: BlurNet | BlurNetEnsemble, path: str | os.PathLike, card: dict | None = None) -> dict:
     """Write `path` (.pt, fp16 state dict) and its model card atomically. Returns the card."""
     path = Path(path)
     if path.suffix != ".pt":
@@ -128,7 +147,7 @@ def save_model(model: BlurNet, path: str | os.PathLike, card: dict | None = None
     atomic_write(path, lambda f: f.write(data))
     card = dict(card or {})
     card.setdefault("name", path.stem)
-    card["architecture"] = model.config.to_dict()
+    card["architecture"] = architecture_of(model)
     card["sha256"] = hashlib.sha256(data).hexdigest()
     card["format"] = "fp16 state dict, classes [sharp, motion, defocus], input RGB normalised with ImageNet mean/std"
     text = (json.dumps(card, indent=2) + "\n").encode()
