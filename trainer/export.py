@@ -59,7 +59,7 @@ def export_checkpoint(checkpoint: str | Path, dest: str | Path, val: list | None
 WORKING_KEYS = ("working_max_side", "working_scales", "working_flip")
 
 
-def export_ensemble(members: list[str | Path], dest: str | Path, val: list | None = None) -> dict:
+def export_ensemble(members: list[str | Path], dest: str | Path) -> dict:
     """Write `dest` (.pt) and its card: the ensemble of exported weights `members`, each verified
     against its card. The card keeps each member's training record; validation metrics are those
     of the ensemble on the first member's synthetic validation set."""
@@ -80,12 +80,11 @@ def export_ensemble(members: list[str | Path], dest: str | Path, val: list | Non
         values = {json.dumps(c.get(key)) for c in cards}
         if len(values) > 1:
             raise ValueError(f"the members' cards disagree on {key} ({', '.join(sorted(values))})")
-    model = BlurNetEnsemble(nets).eval()
     first = cards[0].get("training", {}).get("config")
-    if val is None:
-        if not first:
-            raise ValueError(f"{members[0]}'s card records no training config to build the validation set from")
-        val = _val_set(first)
+    if not first:
+        raise ValueError(f"{members[0]}'s card records no training config to build the validation set from")
+    model = BlurNetEnsemble(nets).eval()
+    val = _val_set(first)
     metrics = validate(model, val, torch.device("cpu"))
     records = [{"weights": str(m), "sha256": c["sha256"], **c.get("training", {}),
                 "synthetic_val": c.get("metrics", {}).get("synthetic_val")} for m, c in zip(members, cards)]
