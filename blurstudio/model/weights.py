@@ -17,7 +17,7 @@ from pathlib import Path
 import torch
 
 from ..images import atomic_write
-from .net import BlurNet, BlurNetConfig, BlurNetEnsemble, build_model
+from .net import BlurNet, BlurNetEnsemble, build_model
 
 WEIGHTS_DIR = Path(__file__).resolve().parents[2] / "resources" / "weights"
 
@@ -81,8 +81,10 @@ def model_from_architecture(arch: dict) -> BlurNet | BlurNetEnsemble:
     if "members" in arch:
         if set(arch) != {"members"} or not isinstance(arch["members"], list):
             raise ValueError("an ensemble's architecture is {'members': [config, ...]} and nothing else")
-        return BlurNetEnsemble([BlurNet(BlurNetConfig.from_dict(m)) for m in arch["members"]])
-    return BlurNet(BlurNetConfig.from_dict(arch))
+        if not all(isinstance(m, dict) for m in arch["members"]):
+            raise TypeError("each ensemble member's architecture must be a table")
+        return BlurNetEnsemble([build_model(m) for m in arch["members"]])
+    return build_model(arch)
 
 
 def load_model(name_or_path: str | os.PathLike = "compact") -> tuple[BlurNet | BlurNetEnsemble, dict]:
