@@ -579,3 +579,14 @@ def test_bundled_weights_record_the_shipped_recipe():
         for key in WORKING_KEYS:
             assert card[key] == stage["export"][key], key
     assert members[1]["init"]["sha256"] == members[0]["sha256"]
+
+
+def test_readme_quotes_the_bundled_cards_validation_figures():
+    # The README's "Reproduce the weights" table says what a rerun should reach; it must be the card's.
+    root = Path(__file__).resolve().parents[1]
+    metrics = json.loads((root / "resources" / "weights" / "compact.json").read_text())["metrics"]["synthetic_val"]
+    row = next(line for line in (root / "README.md").read_text().splitlines() if line.startswith("| **bundled**"))
+    cells = [c.strip().strip("*") for c in row.strip("|").split("|")]
+    assert cells[1:3] == [f"{metrics['pixel_accuracy']:.3f}", f"{metrics['miou']:.3f}"]
+    assert cells[3] == " / ".join(f"{metrics['iou'][k]:.3f}" for k in ("sharp", "motion", "defocus"))
+    assert cells[4:7] == [f"{metrics[k]:.3f}" for k in ("binary_miou", "f_measure", "mae")]
