@@ -134,6 +134,19 @@ def test_out_of_focus_objects_are_labelled_defocus():
     assert checked >= 2
 
 
+def test_moving_objects_over_defocused_backgrounds_mix_both_labels():
+    base = dict(size=96, p_sharp=0.0, p_full=0.0, p_layout=0.0, p_object_defocus=0.0, noise_sigma=(0, 0),
+                p_jpeg=0, defocus_radius=(4.0, 8.0), motion_length=(12.0, 24.0))
+    mixed = {}
+    for q in (0.0, 1.0):
+        labs = [make_sample(Sources(), sample_rng(11, i), SynthConfig(**base, p_object_motion=q))[1] for i in range(30)]
+        with_defocus = [lab for lab in labs if (lab == 2).any()]
+        assert len(with_defocus) >= 5
+        mixed[q] = sum(bool((lab == 1).any()) for lab in with_defocus) / len(with_defocus)
+    assert mixed[0.0] == 0.0  # a defocused background then only ever holds a sharp object
+    assert mixed[1.0] > 0.9
+
+
 def test_synth_settings_come_from_the_config_and_typos_are_refused(tmp_path, capsys):
     cfg = synth_config({"p_object_defocus": 0.0, "defocus_radius": [2.0, 5.0]}, 96)
     assert cfg.size == 96 and cfg.p_object_defocus == 0.0 and cfg.defocus_radius == (2.0, 5.0)

@@ -41,6 +41,9 @@ class SynthConfig:
     p_layout: float = 0.30
     # In object composites over a sharp background: the chance the object is out of focus (else moving).
     p_object_defocus: float = 0.4
+    # In object composites over a defocused background: the chance the object moves (else it is
+    # sharp). A moving subject before an out-of-focus background mixes both blur types in one photo.
+    p_object_motion: float = 0.4
     noise_sigma: tuple[float, float] = (0.0, 4.0)
     p_jpeg: float = 0.5
     jpeg_quality: tuple[int, int] = (60, 95)
@@ -254,6 +257,8 @@ def make_sample(src: Sources, rng: np.random.Generator, cfg: SynthConfig = Synth
             # blurred object in training would be a moving one. (No draw when the mode is off, so
             # p_object_defocus = 0 replays the earlier stream exactly.)
             obj_mode = "defocus" if cfg.p_object_defocus > 0 and rng.random() < cfg.p_object_defocus else "motion"
+        elif bg_mode == "defocus":
+            obj_mode = rng.choice(["sharp", "motion"], p=[1 - cfg.p_object_motion, cfg.p_object_motion])
         else:
             obj_mode = rng.choice(["sharp", "motion"], p=[0.6, 0.4])
         bg_labels = np.zeros((size, size), np.uint8)
