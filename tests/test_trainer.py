@@ -152,6 +152,10 @@ def test_synth_settings_come_from_the_config_and_typos_are_refused(tmp_path, cap
     assert cfg.size == 96 and cfg.p_object_defocus == 0.0 and cfg.defocus_radius == (2.0, 5.0)
     with pytest.raises(ValueError, match="p_object_defocsu"):
         synth_config({"p_object_defocsu": 0.5}, 96)
+    with pytest.raises(ValueError, match="p_object_motion is a probability"):
+        synth_config({"p_object_motion": 1.5}, 96)
+    with pytest.raises(ValueError, match="p_sharp \\+ p_full \\+ p_layout"):
+        synth_config({"p_layout": 0.9}, 96)
     # The trainer refuses the typo before it creates the run folder.
     out = tmp_path / "run"
     toml = Path(_config(tmp_path, out, 10))
@@ -159,6 +163,21 @@ def test_synth_settings_come_from_the_config_and_typos_are_refused(tmp_path, cap
     with pytest.raises(SystemExit):
         train_main(["--config", str(toml)])
     assert "p_object_defocsu" in capsys.readouterr().err and not out.exists()
+
+
+def test_trainer_refuses_unreadable_or_incomplete_configs(tmp_path, capsys):
+    out = tmp_path / "run"
+    good = Path(_config(tmp_path, out, 10)).read_text()
+    cases = {"missing.toml": (None, "cannot read config"), "broken.toml": ("[model\n", "cannot read config"),
+             "no_train.toml": (good.split("[train]")[0], "needs a [train] table"),
+             "no_lr.toml": (good.replace("\nlr =", "\nlr_typo ="), "[train] needs lr")}
+    for name, (text, message) in cases.items():
+        if text is not None:
+            (tmp_path / name).write_text(text)
+        with pytest.raises(SystemExit):
+            train_main(["--config", str(tmp_path / name)])
+        assert message in capsys.readouterr().err, name
+    assert not out.exists()
 
 
 def test_sources_split_is_stable_and_disjoint(tmp_path):

@@ -42,12 +42,26 @@ from .metrics import BlurMetrics
 from .synth import SOURCE_KEYS, VAL_SEED, SynthConfig, load_sources, make_sample, read_exclusion_list, sample_rng, synth_config
 
 
+REQUIRED_TRAIN_KEYS = ("out", "seed", "steps", "batch", "lr")
+
+
 def load_config(path: str | Path, overrides: dict | None = None) -> dict:
-    with open(path, "rb") as f:
-        cfg = tomllib.load(f)
+    """A training config (TOML), with `overrides` ({"section.key": value}) applied. Raises ValueError
+    naming what is wrong when it cannot be read or lacks a table or setting training needs."""
+    try:
+        with open(path, "rb") as f:
+            cfg = tomllib.load(f)
+    except (OSError, tomllib.TOMLDecodeError) as e:
+        raise ValueError(f"cannot read config: {e}") from e
     for k, v in (overrides or {}).items():
         section, key = k.split(".", 1)
         cfg.setdefault(section, {})[key] = v
+    for table in ("model", "data", "train"):
+        if not isinstance(cfg.get(table), dict):
+            raise ValueError(f"needs a [{table}] table")
+    missing = [k for k in REQUIRED_TRAIN_KEYS if k not in cfg["train"]]
+    if missing:
+        raise ValueError(f"[train] needs {', '.join(missing)}")
     return cfg
 
 
@@ -158,7 +172,10 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--export", help="weights path to export at the end (default: the config's export.path)")
     args = ap.parse_args(argv)
 
-    cfg = load_config(args.config, {"train.steps": args.steps} if args.steps else None)
+    try:
+        cfg = load_config(args.config, {"train.steps": args.steps} if args.steps else None)
+    except ValueError as e:
+        ap.error(f"{args.config}: {e}")
     tc, dc, mc = cfg["train"], cfg["data"], cfg["model"]
     try:  # checked before anything is created, so a typo costs nothing
         synth_cfg = synth_config(cfg.get("synth", {}), dc.get("crop", 224))

@@ -48,6 +48,16 @@ class SynthConfig:
     p_jpeg: float = 0.5
     jpeg_quality: tuple[int, int] = (60, 95)
 
+    def __post_init__(self) -> None:
+        # Checked here, so a bad config fails with its setting named before a worker draws a sample.
+        for f in dataclasses.fields(self):
+            v = getattr(self, f.name)
+            if f.name.startswith("p_") and not (isinstance(v, (int, float)) and 0 <= v <= 1):
+                raise ValueError(f"[synth] {f.name} is a probability (0 to 1), got {v!r}")
+        if self.p_sharp + self.p_full + self.p_layout > 1:
+            raise ValueError(f"[synth] p_sharp + p_full + p_layout must be at most 1 (the rest are object "
+                             f"composites), got {self.p_sharp + self.p_full + self.p_layout:g}")
+
 
 def synth_config(overrides: dict, size: int) -> SynthConfig:
     """The generator's settings: its defaults, changed by a training config's [synth] table."""
