@@ -113,9 +113,6 @@ class DetectionThread(QThread):
     def cancel(self) -> None:
         self._cancel.set()
 
-    def is_cancelled(self) -> bool:
-        return self._cancel.is_set()
-
     def run(self) -> None:  # the worker thread
         self.worker_thread_id = threading.get_ident()
         try:
