@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 import torch
 
-from blurstudio.model import load_model
+from blurstudio.model import load_model, normalise
 from trainer.data import labels_from_gt, load_labelled_folder
 from trainer.metrics import BlurMetrics
 from trainer.synth import MIN_VISIBLE_EXTENT, Sources, SynthConfig, make_sample, sample_rng, synth_config
@@ -574,6 +574,51 @@ def test_export_members_writes_an_ensemble_that_the_detector_loads(tmp_path, cap
         export_main(["--members", str(a), str(b), "--out", str(tmp_path / "x.pt")])
     assert "disagree on working_max_side" in capsys.readouterr().err
     assert not (tmp_path / "x.pt").exists() and not (tmp_path / "one.pt").exists()
+
+
+def test_distillation_learns_the_teachers_probabilities(tmp_path, capsys):
+    from trainer.train import distill_loss
+
+    # The loss is smallest where the student's probabilities are the teacher's.
+    t = [torch.randn(2, 3, 4, 4) for _ in range(4)]
+    s = [x.clone().requires_grad_(True) for x in t]
+    distill_loss(s, t, [1.0] * 4).backward()
+    assert all(x.grad.abs().max() < 1e-6 for x in s)
+    assert distill_loss([x + torch.randn_like(x) for x in t], t, [1.0] * 4) > distill_loss(t, t, [1.0] * 4)
+
+    # A student taught only by the teacher (distill = 1) ends closer to it than one taught by the labels.
+    assert train_main(["--config", _config(tmp_path, tmp_path / "teacher", 40), "--export", str(tmp_path / "t.pt")]) == 0
+    students = {}
+    for name, extra in (("labels", ""), ("taught", f'teacher = "{(tmp_path / "t.pt").as_posix()}"\ndistill = 1.0\n')):
+        cfg = Path(_config(tmp_path, tmp_path / name, 20))
+        cfg.write_text(cfg.read_text().replace("seed = 0\n", "seed = 1\n" + extra))
+        assert train_main(["--config", str(cfg), "--export", str(tmp_path / f"{name}.pt")]) == 0
+        students[name] = load_model(tmp_path / f"{name}.pt")
+    teacher, teacher_card = load_model(tmp_path / "t.pt")
+    images = torch.stack([torch.from_numpy(img).permute(2, 0, 1).float() / 255
+                          for img, _ in make_val_set({}, synth_config({}, 32), 8)])
+
+    def gap(model) -> float:
+        with torch.no_grad():
+            x = normalise(images)
+            return (torch.softmax(model.float()(x)[-1], 1) - torch.softmax(teacher.float()(x)[-1], 1)).abs().mean().item()
+
+    assert gap(students["taught"][0]) < 0.75 * gap(students["labels"][0])
+    record = students["taught"][1]["training"]["teacher"]
+    assert record["sha256"] == teacher_card["sha256"] and record["weights"] == (tmp_path / "t.pt").as_posix()
+    assert students["labels"][1]["training"]["teacher"] is None
+
+    # Bad settings are refused before the run folder is made.
+    for name, extra, match in (("a", "distill = 0.5\n", "needs a teacher"),
+                               ("b", 'teacher = "nowhere.pt"\ndistill = 0.5\n', "does not exist"),
+                               ("c", f'teacher = "{(tmp_path / "t.pt").as_posix()}"\ndistill = 1.5\n', "from 0 to 1"),
+                               ("d", f'teacher = "{(tmp_path / "t.pt").as_posix()}"\n', "distill is 0")):
+        cfg = Path(_config(tmp_path, tmp_path / name, 5))
+        cfg.write_text(cfg.read_text().replace("seed = 0\n", "seed = 0\n" + extra))
+        with pytest.raises(SystemExit):
+            train_main(["--config", str(cfg)])
+        assert match in capsys.readouterr().err, name
+        assert not (tmp_path / name).exists()
 
 
 def test_init_weights_must_exist_and_fit_the_model(tmp_path, tiny_model_path):

@@ -48,6 +48,7 @@ def export_checkpoint(checkpoint: str | Path, dest: str | Path, val: list | None
             "seed": cfg["train"]["seed"],
             "machine": f"{platform.machine()} {platform.processor() or ''}".strip(),
             "init": ck.get("init"),  # the earlier stage this run fine-tuned, if any
+            "teacher": ck.get("teacher"),  # the weights whose probabilities it also learnt, if any
             # Checkpoints record the command that made them; older ones are named after their preset.
             "command": ck.get("command") or f"python -m trainer.train --config trainer/configs/{cfg['model'].get('preset')}.toml",
         },

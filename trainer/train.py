@@ -77,6 +77,16 @@ def multiscale_loss(outputs: list[torch.Tensor], labels: torch.Tensor, class_wei
     return total
 
 
+def distill_loss(outputs: list[torch.Tensor], teacher: list[torch.Tensor], scale_weights: list[float]) -> torch.Tensor:
+    """Sum over decoder scales of the cross-entropy against a teacher's class probabilities
+    (its outputs are logits or log-probabilities: a softmax turns either into probabilities)."""
+    total = outputs[0].new_zeros((), dtype=torch.float32)
+    for out, t, w in zip(outputs, teacher, scale_weights):
+        p = torch.softmax(t.float(), 1)
+        total = total + w * -(p * torch.log_softmax(out.float(), 1)).sum(1).mean()
+    return total
+
+
 class StepSampler(Sampler):
     """Yields the global sample indices of this rank, from `start_step` on."""
 
@@ -147,6 +157,31 @@ def init_from_weights(model: BlurNet, weights: str) -> dict:
             "synthetic_val": card.get("metrics", {}).get("synthetic_val")}
 
 
+def check_distill(tc: dict) -> None:
+    """`distill` (0 to 1) weights the teacher's loss against the labels'; it needs a `teacher`."""
+    alpha = tc.get("distill", 0.0)
+    if not isinstance(alpha, (int, float)) or not 0 <= alpha <= 1:
+        raise ValueError(f"[train] distill is a weight from 0 to 1, got {alpha!r}")
+    if alpha > 0 and not tc.get("teacher"):
+        raise ValueError("[train] distill needs a teacher (exported weights)")
+    if alpha > 0 and not Path(tc["teacher"]).is_file():
+        raise ValueError(f"[train] teacher {tc['teacher']} does not exist (export it first; see the config's comments)")
+    if tc.get("teacher") and alpha == 0:
+        raise ValueError("[train] teacher is set but distill is 0: give distill a weight, or drop teacher")
+
+
+def load_teacher(weights: str) -> tuple[torch.nn.Module, dict]:
+    """Exported weights (one network or an ensemble, verified against their card), frozen, and
+    what the card of the new weights records about them."""
+    try:
+        model, card = load_model(weights)
+    except WeightsError as e:
+        raise SystemExit(f"train.teacher: {e} (export the teacher first; see the config's comments)") from None
+    record = {"weights": str(weights), "sha256": card["sha256"], "description": card.get("description", ""),
+              "synthetic_val": card.get("metrics", {}).get("synthetic_val")}
+    return model.float().eval().requires_grad_(False), record
+
+
 def lr_factor(step: int, warmup: int, steps: int, restarts: list[int] = (), restart_lr: float = 1.0) -> float:
     """Linear warm-up, then cosine decay to 1 %; each step in `restarts` starts a new cosine cycle
     (warm restarts, Loshchilov & Hutter 2017) at `restart_lr` times the previous peak. Restarts let a
@@ -183,6 +218,7 @@ def main(argv: list[str] | None = None) -> int:
         model_from_config(mc)
         for f in dc.get("exclude", []):
             read_exclusion_list(f)
+        check_distill(tc)
     except (ValueError, TypeError, FileNotFoundError) as e:
         ap.error(f"{args.config}: {e}")
     out = Path(args.out or tc["out"])
@@ -223,6 +259,10 @@ def main(argv: list[str] | None = None) -> int:
     steps, warmup = tc["steps"], tc.get("warmup", 200)
     restarts, restart_lr = tc.get("restarts", []), tc.get("restart_lr", 1.0)
     sched = torch.optim.lr_scheduler.LambdaLR(opt, lambda s: lr_factor(s, warmup, steps, restarts, restart_lr))
+    teacher, teacher_record, alpha = None, None, tc.get("distill", 0.0)
+    if alpha > 0:  # the model also learns the teacher's probabilities, with weight `distill`
+        teacher, teacher_record = load_teacher(tc["teacher"])
+        teacher = teacher.to(device)
     use_amp = device.type == "cuda" and tc.get("amp", True)
     scaler = torch.amp.GradScaler("cuda", enabled=use_amp)
 
@@ -266,6 +306,7 @@ def main(argv: list[str] | None = None) -> int:
             "model": model.state_dict(), "optimizer": opt.state_dict(), "scheduler": sched.state_dict(),
             "scaler": scaler.state_dict(), "step": step, "wall_seconds": wall_before + time.time() - t_start,
             "best": best, "config": cfg, "command": f"python -m trainer.train --config {args.config}", "init": init,
+            "teacher": teacher_record,
         }, tmp)
         os.replace(tmp, ckpt_path)
 
@@ -278,6 +319,10 @@ def main(argv: list[str] | None = None) -> int:
         with torch.autocast(device.type, dtype=torch.float16, enabled=use_amp):
             outs = train_model(normalise(imgs))
         loss = multiscale_loss(outs, labels, cw, scale_w)
+        if teacher is not None:
+            with torch.no_grad(), torch.autocast(device.type, dtype=torch.float16, enabled=use_amp):
+                t_outs = teacher(normalise(imgs))
+            loss = (1 - alpha) * loss + alpha * distill_loss(outs, t_outs, scale_w)
         opt.zero_grad(set_to_none=True)
         scaler.scale(loss).backward()
         scaler.unscale_(opt)
