@@ -38,9 +38,14 @@ SIZES = {12: (4000, 3000), 50: (8660, 5774)}  # megapixels -> (width, height)
 
 
 def weights_for(name: str, tmp: Path) -> tuple[Path, str]:
-    """The bundled weights, or random weights of the same architecture saved to tmp."""
+    """A weights file given by path, the bundled weights, or random weights of the same
+    architecture saved to tmp."""
     from blurstudio.model import WEIGHTS_DIR, build_model, save_model
 
+    if name.endswith(".pt"):
+        if not Path(name).is_file():
+            raise SystemExit(f"{name} does not exist")
+        return Path(name), "given"
     bundled = WEIGHTS_DIR / f"{name}.pt"
     if bundled.is_file() and bundled.with_suffix(".json").is_file():
         return bundled, "bundled"
@@ -144,7 +149,8 @@ def end_to_end(weights: Path, device: str, photo: Path, out: Path, threads: int 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--models", nargs="+", default=["compact", "kim2018"])
+    parser.add_argument("--models", nargs="+", default=["compact", "kim2018"],
+                        help="presets (their bundled weights, or random ones) or .pt weights files")
     parser.add_argument("--devices", nargs="+", default=None, help="default: cpu, and cuda when available")
     parser.add_argument("--sizes", nargs="+", type=int, default=[12, 50], choices=sorted(SIZES))
     parser.add_argument("--repeats", type=int, default=5)

@@ -638,24 +638,27 @@ def test_bundled_weights_record_the_shipped_recipe():
     root = Path(__file__).resolve().parents[1]
     card = json.loads((root / "resources" / "weights" / "compact.json").read_text())
     stages = []
-    for name in ("compact_stage1", "compact_stage2", "compact_stage3"):
+    for name in ("compact_stage1", "compact_stage2", "compact_stage3", "compact_stage4"):
         with open(root / "trainer" / "configs" / f"{name}.toml", "rb") as f:
             stages.append(tomllib.load(f))
     # Each stage starts from the previous stage's export.
     for earlier, later in zip(stages, stages[1:]):
         assert later["model"]["init"] == earlier["export"]["path"]
-    # The bundled weights are the ensemble of stages 2 and 3, each trained by its config.
-    members = card["training"]["members"]
-    assert [m["weights"] for m in members] == [stage["export"]["path"] for stage in stages[1:]]
-    assert card["training"]["command"] == (
-        f"python -m trainer.export --members {' '.join(m['weights'] for m in members)} --out resources/weights/compact.pt")
-    for member, stage in zip(members, stages[1:]):
-        for section in ("model", "data", "synth", "train"):
-            assert member["config"].get(section) == stage.get(section), section
-        assert member["init"]["weights"] == stage["model"]["init"]
-        for key in WORKING_KEYS:
-            assert card[key] == stage["export"][key], key
-    assert members[1]["init"]["sha256"] == members[0]["sha256"]
+    # The bundled weights are stage 4, trained by its config from stage 3 ...
+    training, last = card["training"], stages[-1]
+    assert training["command"] == "python -m trainer.train --config trainer/configs/compact_stage4.toml"
+    for section in ("model", "data", "synth", "train"):
+        assert training["config"].get(section) == last.get(section), section
+    for key in WORKING_KEYS:
+        assert card[key] == last["export"][key], key
+    assert training["init"]["weights"] == stages[2]["export"]["path"]
+    # ... taught by the average of stages 2 and 3, exported where the stage 4 config's comment says.
+    teacher = training["teacher"]
+    assert teacher["weights"] == last["train"]["teacher"]
+    assert "(compact_stage2, compact_stage3)" in teacher["description"]
+    comment = (root / "trainer" / "configs" / "compact_stage4.toml").read_text()
+    members = f"--members {stages[1]['export']['path']} \\\n#       {stages[2]['export']['path']} --out {teacher['weights']}"
+    assert members in comment
 
 
 def test_readme_quotes_the_bundled_cards_validation_figures():
