@@ -7,6 +7,8 @@
 
 A config's `model.init` names exported weights (a .pt with its card) to start from instead of random
 weights: a later stage fine-tunes an earlier stage's export with a fresh optimiser and schedule.
+`train.teacher` names exported weights (one network or an ensemble) whose class probabilities the
+model also learns, with weight `train.distill` against the labels' 1 - distill (distillation).
 An optional [synth] table changes the generator's settings (trainer.synth.SynthConfig fields) for
 both the training stream and the validation set.
 Checkpoints (`OUT/last.pt`) hold model, optimiser, schedule and step; the data stream is a pure
@@ -316,12 +318,13 @@ def main(argv: list[str] | None = None) -> int:
     model.train()
     for step, (imgs, labels) in enumerate(loader, start=start_step):
         imgs, labels = imgs.to(device, non_blocking=True), labels.to(device, non_blocking=True)
+        x = normalise(imgs)
         with torch.autocast(device.type, dtype=torch.float16, enabled=use_amp):
-            outs = train_model(normalise(imgs))
+            outs = train_model(x)
         loss = multiscale_loss(outs, labels, cw, scale_w)
         if teacher is not None:
             with torch.no_grad(), torch.autocast(device.type, dtype=torch.float16, enabled=use_amp):
-                t_outs = teacher(normalise(imgs))
+                t_outs = teacher(x)
             loss = (1 - alpha) * loss + alpha * distill_loss(outs, t_outs, scale_w)
         opt.zero_grad(set_to_none=True)
         scaler.scale(loss).backward()
