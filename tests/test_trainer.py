@@ -612,12 +612,13 @@ def test_distillation_learns_the_teachers_probabilities(tmp_path, capsys):
     for name, extra, match in (("a", "distill = 0.5\n", "needs a teacher"),
                                ("b", 'teacher = "nowhere.pt"\ndistill = 0.5\n', "does not exist"),
                                ("c", f'teacher = "{(tmp_path / "t.pt").as_posix()}"\ndistill = 1.5\n', "from 0 to 1"),
-                               ("d", f'teacher = "{(tmp_path / "t.pt").as_posix()}"\n', "distill is 0")):
+                               ("d", f'teacher = "{(tmp_path / "t.pt").as_posix()}"\n', "distill is 0"),
+                               ("e", f'teacher = "{_config(tmp_path, tmp_path / "x", 5)}"\ndistill = 0.5\n', "train.teacher")):
         cfg = Path(_config(tmp_path, tmp_path / name, 5))
         cfg.write_text(cfg.read_text().replace("seed = 0\n", "seed = 0\n" + extra))
-        with pytest.raises(SystemExit):
+        with pytest.raises(SystemExit) as exit_:
             train_main(["--config", str(cfg)])
-        assert match in capsys.readouterr().err, name
+        assert match in capsys.readouterr().err + str(exit_.value.code), name  # argparse or SystemExit(message)
         assert not (tmp_path / name).exists()
 
 

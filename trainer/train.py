@@ -162,7 +162,7 @@ def init_from_weights(model: BlurNet, weights: str) -> dict:
 def check_distill(tc: dict) -> None:
     """`distill` (0 to 1) weights the teacher's loss against the labels'; it needs a `teacher`."""
     alpha = tc.get("distill", 0.0)
-    if not isinstance(alpha, (int, float)) or not 0 <= alpha <= 1:
+    if isinstance(alpha, bool) or not isinstance(alpha, (int, float)) or not 0 <= alpha <= 1:
         raise ValueError(f"[train] distill is a weight from 0 to 1, got {alpha!r}")
     if alpha > 0 and not tc.get("teacher"):
         raise ValueError("[train] distill needs a teacher (exported weights)")
@@ -223,6 +223,9 @@ def main(argv: list[str] | None = None) -> int:
         check_distill(tc)
     except (ValueError, TypeError, FileNotFoundError) as e:
         ap.error(f"{args.config}: {e}")
+    teacher, teacher_record, alpha = None, None, tc.get("distill", 0.0)
+    if alpha > 0:  # loaded (and verified) before the run folder is made; learnt with weight `distill`
+        teacher, teacher_record = load_teacher(tc["teacher"])
     out = Path(args.out or tc["out"])
     out.mkdir(parents=True, exist_ok=True)
 
@@ -261,9 +264,7 @@ def main(argv: list[str] | None = None) -> int:
     steps, warmup = tc["steps"], tc.get("warmup", 200)
     restarts, restart_lr = tc.get("restarts", []), tc.get("restart_lr", 1.0)
     sched = torch.optim.lr_scheduler.LambdaLR(opt, lambda s: lr_factor(s, warmup, steps, restarts, restart_lr))
-    teacher, teacher_record, alpha = None, None, tc.get("distill", 0.0)
-    if alpha > 0:  # the model also learns the teacher's probabilities, with weight `distill`
-        teacher, teacher_record = load_teacher(tc["teacher"])
+    if teacher is not None:
         teacher = teacher.to(device)
     use_amp = device.type == "cuda" and tc.get("amp", True)
     scaler = torch.amp.GradScaler("cuda", enabled=use_amp)
