@@ -15,7 +15,7 @@ from trainer.metrics import BlurMetrics
 from trainer.synth import MIN_VISIBLE_EXTENT, Sources, SynthConfig, make_sample, sample_rng, synth_config
 from trainer.synth.__main__ import main as synth_main
 from trainer.evaluate import main as evaluate_main
-from trainer.train import init_from_weights, lr_factor, make_val_set
+from trainer.train import init_from_weights, lr_factor, make_val_set, model_from_config
 from trainer.synth.kernels import disk_kernel, gaussian_kernel, kernel_extent, linear_motion_kernel, polygon_kernel, shake_kernel
 from trainer.screen import main as screen_main
 from trainer.synth.sources import MAX_BLURRED_FRACTION, blurred_fraction, dead_leaves, load_sources, read_exclusion_list, split_of
@@ -530,6 +530,47 @@ def test_a_later_stage_can_add_context_pooling(tmp_path):
     # Weights with context pooling cannot start a plain model.
     with pytest.raises(SystemExit, match="different architecture"):
         init_from_weights(plain, str(tmp_path / "stage2.pt"))
+
+
+def test_a_later_stage_can_grow_deeper_stacks(tmp_path):
+    from dataclasses import replace
+
+    from blurstudio.model import BlurNetConfig
+    from trainer.train import grown_layers
+
+    assert train_main(["--config", _config(tmp_path, tmp_path / "first", 10), "--export", str(tmp_path / "stage1.pt")]) == 0
+    small, _ = load_model(tmp_path / "stage1.pt")
+    small = small.float().eval()
+    deeper = 'enc_depths = [1, 1, 1, 2, 3]\ndec_depths = [2, 1, 1, 1]\ninit = "' + (tmp_path / "stage1.pt").as_posix() + '"\n'
+    cfg = Path(_config(tmp_path, tmp_path / "second", 10))
+    text = cfg.read_text().replace("[model]\n", "[model]\n" + deeper)
+    # The added convs start as the identity: before training the grown network computes what stage 1 did.
+    grown = model_from_config(tomllib.loads(text)["model"])
+    _, added = init_from_weights(grown, str(tmp_path / "stage1.pt"))
+    assert added == sorted(f"{n}.{p}" for n in ("encoder.3.2", "encoder.4.2", "encoder.4.4", "decoder.0.2")
+                           for p in ("bias", "weight"))
+    x = normalise(torch.rand(2, 3, 32, 48))
+    with torch.no_grad():
+        for a, b in zip(small(x), grown.eval()(x)):
+            assert torch.allclose(a, b, atol=1e-5)
+    # Trained with the inherited encoder frozen, only the new encoder layers move in the encoder.
+    cfg.write_text(text.replace("[train]\n", "[train]\nencoder_lr_mult = 0.0\n"))
+    assert train_main(["--config", str(cfg), "--export", str(tmp_path / "stage2.pt")]) == 0
+    trained, card = load_model(tmp_path / "stage2.pt")
+    assert card["architecture"]["enc_depths"] == [1, 1, 1, 2, 3] and card["architecture"]["dec_depths"] == [2, 1, 1, 1]
+    before, fresh, after = small.state_dict(), grown.state_dict(), trained.float().state_dict()
+    for name in after:
+        if name.startswith("encoder."):
+            assert torch.equal(before[name], after[name]) if name in before else not torch.equal(fresh[name], after[name]), name
+    # Only deeper stacks of the same widths grow; shallower or wider ones are a different architecture.
+    base = BlurNetConfig(enc_widths=(4, 8, 8, 8, 8), enc_depths=(1, 1, 1, 1, 1), dec_widths=(8, 8, 8, 8), dec_depths=(1, 1, 1, 1))
+    assert grown_layers(base, replace(base, dec_depths=(1, 1, 1, 3))) == ["decoder.3.2", "decoder.3.4"]
+    assert grown_layers(base, replace(base, dec_depths=(1, 1, 1, 0))) is None
+    assert grown_layers(base, replace(base, enc_depths=(1, 1, 1, 1, 2), context_bins=(1, 2))) == ["encoder.4.2"]
+    assert grown_layers(replace(base, context_bins=(1, 2)), replace(base, context_bins=(1, 3))) is None
+    assert grown_layers(base, replace(base, enc_widths=(4, 8, 8, 8, 16))) is None
+    with pytest.raises(SystemExit, match="different architecture"):
+        init_from_weights(small, str(tmp_path / "stage2.pt"))
 
 
 def test_export_members_writes_an_ensemble_that_the_detector_loads(tmp_path, capsys):

@@ -126,22 +126,42 @@ def validate(model: torch.nn.Module, val: list, device: torch.device, batch: int
 
 def model_from_config(mc: dict) -> BlurNet:
     """The untrained network a config's [model] table describes: `preset` (or a full `config`
-    table), optionally with `context_bins` added."""
+    table), with any BlurNetConfig field given beside it (`context_bins`, `enc_depths`, ...) replaced."""
     if mc.get("config"):
         config = BlurNetConfig.from_dict(mc["config"])
     elif mc.get("preset") in PRESETS:
         config = PRESETS[mc["preset"]]
     else:
         raise ValueError(f"model.preset must be one of {sorted(PRESETS)}, got {mc.get('preset')!r}")
-    if "context_bins" in mc:
-        config = dataclasses.replace(config, context_bins=tuple(int(b) for b in mc["context_bins"]))
-    return BlurNet(config)
+    fields = {f.name for f in dataclasses.fields(BlurNetConfig)} - {"num_classes"}
+    changes = {k: tuple(int(x) for x in v) for k, v in mc.items() if k in fields}
+    return BlurNet(dataclasses.replace(config, **changes))
 
 
-def init_from_weights(model: BlurNet, weights: str) -> dict:
-    """Load exported weights (verified against their card) into `model`; returns what the card of
-    the new weights records about its starting point. The weights may lack the model's context
-    pooling, which then starts as it was built (its zero output conv leaves them unchanged)."""
+def grown_layers(src: BlurNetConfig, dst: BlurNetConfig) -> list[str] | None:
+    """The conv layers `dst` appends to `src`'s encoder and decoder stacks ("encoder.3.4" and so on),
+    or None unless `dst` is `src` with stacks as deep or deeper and, if `src` has none, optionally
+    context pooling."""
+    if src.context_bins and dst.context_bins != src.context_bins:
+        return None
+    if dataclasses.replace(dst, enc_depths=src.enc_depths, dec_depths=src.dec_depths, context_bins=src.context_bins) != src:
+        return None
+    new = []
+    for part, before, after in (("encoder", src.enc_depths, dst.enc_depths), ("decoder", src.dec_depths, dst.dec_depths)):
+        if any(b < a for a, b in zip(before, after)):
+            return None
+        for i, (a, b) in enumerate(zip(before, after)):
+            new += [f"{part}.{i}.{2 * k}" for k in range(a, b)]  # a stack is [conv, ReLU] * depth
+    return new
+
+
+def init_from_weights(model: BlurNet, weights: str) -> tuple[dict, list[str]]:
+    """Load exported weights (verified against their card) into `model`. Returns what the card of
+    the new weights records about its starting point, and the names of the parameters the weights
+    did not have. The model may add context pooling (its zero output conv leaves the weights'
+    function unchanged) and conv layers at the end of any stack: each starts as the identity (a
+    Dirac kernel; its input is a ReLU's output, so the ReLU after it changes nothing), so the grown
+    network computes exactly what the weights did until it is trained (Net2DeeperNet, Chen et al. 2016)."""
     try:
         src, card = load_model(weights)
     except WeightsError as e:
@@ -149,14 +169,20 @@ def init_from_weights(model: BlurNet, weights: str) -> dict:
     if isinstance(src, BlurNetEnsemble):
         raise SystemExit(f"model.init: {weights} is an ensemble of {len(src.members)} networks; start from one of "
                          "its members (its card's training.members names them).")
-    adds_context = not src.config.context_bins and dataclasses.replace(model.config, context_bins=()) == src.config
-    if src.config != model.config and not adds_context:
+    grown = grown_layers(src.config, model.config)
+    if grown is None:
         raise SystemExit(f"model.init: {weights} is a different architecture from this config's model.")
-    model.load_state_dict(src.state_dict(), strict=not adds_context)
+    missing, _ = model.load_state_dict(src.state_dict(), strict=False)
+    modules = dict(model.named_modules())
+    with torch.no_grad():
+        for name in grown:
+            torch.nn.init.dirac_(modules[name].weight)
+            torch.nn.init.zeros_(modules[name].bias)
     tr = card.get("training", {})
-    return {"weights": str(weights), "sha256": card["sha256"], "steps": tr.get("steps", 0),
-            "wall_seconds": tr.get("wall_seconds", 0), "command": tr.get("command"),
-            "synthetic_val": card.get("metrics", {}).get("synthetic_val")}
+    record = {"weights": str(weights), "sha256": card["sha256"], "steps": tr.get("steps", 0),
+              "wall_seconds": tr.get("wall_seconds", 0), "command": tr.get("command"),
+              "synthetic_val": card.get("metrics", {}).get("synthetic_val")}
+    return record, sorted(missing)
 
 
 def check_distill(tc: dict) -> None:
@@ -244,15 +270,16 @@ def main(argv: list[str] | None = None) -> int:
     ckpt_path = out / "last.pt"
     resuming = args.resume and ckpt_path.is_file()  # --resume without a checkpoint starts as a new run
     model = model_from_config(mc).to(device)
-    init = None
+    init, added = None, []
     if mc.get("init") and not resuming:
-        init = init_from_weights(model, mc["init"])
-        print(f"initialised from {mc['init']} ({init['steps']} steps)")
+        init, added = init_from_weights(model, mc["init"])
+        print(f"initialised from {mc['init']} ({init['steps']} steps; {len(added)} new parameter tensors)")
     elif mc.get("vgg19") and not resuming:
         n = load_vgg19_encoder(model, mc["vgg19"])
         print(f"initialised {n} encoder conv layers from {mc['vgg19']}")
-    enc = [p for n, p in model.named_parameters() if n.startswith("encoder.")]
-    dec = [p for n, p in model.named_parameters() if not n.startswith("encoder.")]
+    # encoder_lr_mult slows what the encoder already knows; layers the init weights lacked learn at the full rate.
+    enc = [p for n, p in model.named_parameters() if n.startswith("encoder.") and n not in added]
+    dec = [p for n, p in model.named_parameters() if not n.startswith("encoder.") or n in added]
     if tc.get("encoder_lr_mult", 1.0) == 0:
         for p in enc:  # a frozen encoder: no gradients to compute for it at all
             p.requires_grad_(False)
