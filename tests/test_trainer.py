@@ -546,7 +546,7 @@ def test_a_later_stage_can_grow_deeper_stacks(tmp_path):
     text = cfg.read_text().replace("[model]\n", "[model]\n" + deeper)
     # The added convs start as the identity: before training the grown network computes what stage 1 did.
     grown = model_from_config(tomllib.loads(text)["model"])
-    _, added = init_from_weights(grown, str(tmp_path / "stage1.pt"))
+    added = init_from_weights(grown, str(tmp_path / "stage1.pt"))["new_parameters"]
     assert added == sorted(f"{n}.{p}" for n in ("encoder.3.2", "encoder.4.2", "encoder.4.4", "decoder.0.2")
                            for p in ("bias", "weight"))
     x = normalise(torch.rand(2, 3, 32, 48))
@@ -557,6 +557,13 @@ def test_a_later_stage_can_grow_deeper_stacks(tmp_path):
     cfg.write_text(text.replace("[train]\n", "[train]\nencoder_lr_mult = 0.0\n"))
     assert train_main(["--config", str(cfg), "--export", str(tmp_path / "stage2.pt")]) == 0
     trained, card = load_model(tmp_path / "stage2.pt")
+    # Resumed halfway, the new layers keep their learning rate: the same weights as the straight run.
+    cfg.write_text(cfg.read_text().replace("second", "split"))
+    assert train_main(["--config", str(cfg), "--stop-at", "5"]) == 0
+    assert train_main(["--config", str(cfg), "--resume"]) == 0
+    split = torch.load(tmp_path / "split" / "last.pt", weights_only=False)["model"]
+    straight = torch.load(tmp_path / "second" / "last.pt", weights_only=False)["model"]
+    assert all(torch.allclose(split[k], straight[k], atol=1e-6) for k in straight)
     assert card["architecture"]["enc_depths"] == [1, 1, 1, 2, 3] and card["architecture"]["dec_depths"] == [2, 1, 1, 1]
     before, fresh, after = small.state_dict(), grown.state_dict(), trained.float().state_dict()
     for name in after:

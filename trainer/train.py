@@ -155,10 +155,10 @@ def grown_layers(src: BlurNetConfig, dst: BlurNetConfig) -> list[str] | None:
     return new
 
 
-def init_from_weights(model: BlurNet, weights: str) -> tuple[dict, list[str]]:
+def init_from_weights(model: BlurNet, weights: str) -> dict:
     """Load exported weights (verified against their card) into `model`. Returns what the card of
-    the new weights records about its starting point, and the names of the parameters the weights
-    did not have. The model may add context pooling (its zero output conv leaves the weights'
+    the new weights records about its starting point, with the names of the parameters the weights
+    did not have (`new_parameters`). The model may add context pooling (its zero output conv leaves the weights'
     function unchanged) and conv layers at the end of any stack: each starts as the identity (a
     Dirac kernel; its input is a ReLU's output, so the ReLU after it changes nothing), so the grown
     network computes exactly what the weights did until it is trained (Net2DeeperNet, Chen et al. 2016)."""
@@ -181,8 +181,8 @@ def init_from_weights(model: BlurNet, weights: str) -> tuple[dict, list[str]]:
     tr = card.get("training", {})
     record = {"weights": str(weights), "sha256": card["sha256"], "steps": tr.get("steps", 0),
               "wall_seconds": tr.get("wall_seconds", 0), "command": tr.get("command"),
-              "synthetic_val": card.get("metrics", {}).get("synthetic_val")}
-    return record, sorted(missing)
+              "synthetic_val": card.get("metrics", {}).get("synthetic_val"), "new_parameters": sorted(missing)}
+    return record
 
 
 def check_distill(tc: dict) -> None:
@@ -270,14 +270,16 @@ def main(argv: list[str] | None = None) -> int:
     ckpt_path = out / "last.pt"
     resuming = args.resume and ckpt_path.is_file()  # --resume without a checkpoint starts as a new run
     model = model_from_config(mc).to(device)
-    init, added = None, []
+    ck = torch.load(ckpt_path, map_location=device, weights_only=False) if resuming else None
+    init = ck.get("init") if ck else None
     if mc.get("init") and not resuming:
-        init, added = init_from_weights(model, mc["init"])
-        print(f"initialised from {mc['init']} ({init['steps']} steps; {len(added)} new parameter tensors)")
+        init = init_from_weights(model, mc["init"])
+        print(f"initialised from {mc['init']} ({init['steps']} steps; {len(init['new_parameters'])} new parameter tensors)")
     elif mc.get("vgg19") and not resuming:
         n = load_vgg19_encoder(model, mc["vgg19"])
         print(f"initialised {n} encoder conv layers from {mc['vgg19']}")
     # encoder_lr_mult slows what the encoder already knows; layers the init weights lacked learn at the full rate.
+    added = set((init or {}).get("new_parameters", []))
     enc = [p for n, p in model.named_parameters() if n.startswith("encoder.") and n not in added]
     dec = [p for n, p in model.named_parameters() if not n.startswith("encoder.") or n in added]
     if tc.get("encoder_lr_mult", 1.0) == 0:
@@ -298,13 +300,11 @@ def main(argv: list[str] | None = None) -> int:
 
     start_step, wall_before, best = 0, 0.0, None
     if resuming:
-        ck = torch.load(ckpt_path, map_location=device, weights_only=False)
         model.load_state_dict(ck["model"])
         opt.load_state_dict(ck["optimizer"])
         sched.load_state_dict(ck["scheduler"])
         scaler.load_state_dict(ck["scaler"])
         start_step, wall_before, best = ck["step"], ck.get("wall_seconds", 0.0), ck.get("best")
-        init = ck.get("init")
         print(f"resumed from {ckpt_path} at step {start_step}")
     elif args.resume:
         print(f"no checkpoint at {ckpt_path}; starting fresh")
