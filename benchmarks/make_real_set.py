@@ -62,11 +62,15 @@ def main(argv: list[str] | None = None) -> int:
     out = Path(args.out)
     if out.exists() and (not out.is_dir() or any(out.iterdir())):
         raise SystemExit(f"{out} exists and is not an empty folder; give a new folder")
+    names = SHARP if args.sharp else [*BOXES, *CAMERA_MOTION]
+    try:  # all photos before any folder, so a missing package leaves nothing behind
+        photos = {name: load(name) for name in names}
+    except ImportError as e:
+        raise SystemExit(f"cannot load the photos ({e}): pip install scikit-image scikit-learn") from None
     (out / "image").mkdir(parents=True, exist_ok=True)
     (out / "gt").mkdir(exist_ok=True)
     sheet = []
-    for name in SHARP if args.sharp else [*BOXES, *CAMERA_MOTION]:
-        rgb = load(name)
+    for name, rgb in photos.items():
         if name in SHARP:
             sharp = np.ones(rgb.shape[:2], bool)
             gt = np.zeros(rgb.shape[:2], np.uint8)
