@@ -1,6 +1,7 @@
-"""A small real-photo check set from the photos scikit-learn and scikit-image ship: two with real
-shallow depth of field, labelled subject = sharp (GrabCut from a hand-placed box), rest = defocus,
-and scikit-image's clock, taken while moving the camera sideways, labelled motion everywhere.
+"""A small real-photo check set from the photos scikit-learn and scikit-image ship: three with real
+shallow depth of field (the flower, chelsea the cat, the astronaut before a soft flag and model),
+labelled subject = sharp (GrabCut from hand-placed boxes), rest = defocus, and scikit-image's clock,
+taken while moving the camera sideways, labelled motion everywhere.
 With --sharp it writes three photos that are sharp everywhere instead (scikit-learn's china,
 scikit-image's rocket and coffee), labelled sharp, to measure false alarms: their pixel accuracy is
 the fraction not called blurred.
@@ -26,7 +27,10 @@ import numpy as np
 BOXES = {
     "flower": [(150, 60, 460, 350), (270, 360, 520, 427)],  # the dahlia and the one below it
     "chelsea": [(0, 0, 400, 300)],
+    "astronaut": [(15, 0, 370, 512), (270, 330, 512, 512)],  # Eileen Collins and her helmet, before a soft flag and model
 }
+# Parts of a subject GrabCut would lose (dark, smooth, in focus), given as surely subject
+SURE_SUBJECT = {"astronaut": [(305, 375, 490, 512), (135, 200, 295, 280), (175, 165, 255, 200)]}  # helmet, neck ring
 CAMERA_MOTION = ["clock"]  # the whole frame moved during the exposure
 SHARP = ["china", "rocket", "coffee"]  # in focus throughout (skies and water are smooth, not blurred)
 
@@ -43,12 +47,16 @@ def load(name: str) -> np.ndarray:
     return np.repeat(img[..., None], 3, axis=2) if img.ndim == 2 else img  # the clock is greyscale
 
 
-def subject_mask(rgb: np.ndarray, boxes: list[tuple[int, int, int, int]]) -> np.ndarray:
-    """Boolean mask of the subject: GrabCut inside the union of boxes, deterministic."""
+def subject_mask(rgb: np.ndarray, boxes: list[tuple[int, int, int, int]],
+                 sure: list[tuple[int, int, int, int]] = ()) -> np.ndarray:
+    """Boolean mask of the subject: GrabCut inside the union of boxes, `sure` boxes fixed as subject;
+    deterministic."""
     cv2.setRNGSeed(0)
     mask = np.zeros(rgb.shape[:2], np.uint8)  # GC_BGD outside the boxes
     for x0, y0, x1, y1 in boxes:
         mask[y0:y1, x0:x1] = cv2.GC_PR_FGD
+    for x0, y0, x1, y1 in sure:
+        mask[y0:y1, x0:x1] = cv2.GC_FGD
     bgd, fgd = np.zeros((1, 65), np.float64), np.zeros((1, 65), np.float64)
     cv2.grabCut(np.ascontiguousarray(rgb[..., ::-1]), mask, None, bgd, fgd, 8, cv2.GC_INIT_WITH_MASK)
     return np.isin(mask, (cv2.GC_FGD, cv2.GC_PR_FGD))
@@ -75,7 +83,7 @@ def main(argv: list[str] | None = None) -> int:
             sharp = np.ones(rgb.shape[:2], bool)
             gt = np.zeros(rgb.shape[:2], np.uint8)
         elif name in BOXES:
-            sharp = subject_mask(rgb, BOXES[name])
+            sharp = subject_mask(rgb, BOXES[name], SURE_SUBJECT.get(name, ()))
             gt = np.where(sharp, 0, 200).astype(np.uint8)
         else:
             sharp = np.zeros(rgb.shape[:2], bool)

@@ -3,7 +3,7 @@ contact sheet (photo | blur-map overlay) so a person can judge the map on real b
 
     pip install scikit-image scikit-learn && python scripts/real_photos.py [--weights compact] [--out docs/real_photos.png]
 
-coffee (shallow depth of field: the far side of the table is out of focus), flower (sharp flower,
+coffee (in focus but for the far corner of the table), flower (sharp flower,
 defocused background), clock_motion (real motion blur), astronaut, chelsea, china (sharp overall).
 """
 
