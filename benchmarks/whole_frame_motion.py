@@ -20,6 +20,7 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # the trainer is not installed
 from blurstudio.detect import Detector  # noqa: E402
 from blurstudio.images import read_image  # noqa: E402
+from blurstudio.model import WeightsError  # noqa: E402
 from trainer.synth.generate import convolve, to_linear, to_srgb  # noqa: E402
 from trainer.synth.kernels import linear_motion_kernel, shake_kernel  # noqa: E402
 
@@ -35,7 +36,10 @@ def main(argv: list[str] | None = None) -> int:
     kernels = {f"line {n}px": linear_motion_kernel(n, 0.0) for n in (6, 10, 28)}
     kernels["shake 20px"] = shake_kernel(20, np.random.default_rng(0))
     for weights in args.weights:
-        detector = Detector(weights)
+        try:
+            detector = Detector(weights)
+        except (ValueError, WeightsError) as e:
+            raise SystemExit(f"error: {e}") from None
         for path in photos:
             rgb = read_image(str(path))
             cells = []

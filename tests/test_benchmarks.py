@@ -43,6 +43,8 @@ def test_whole_frame_motion_reports_each_kernel_per_photo(tmp_path, capsys):
     rng = np.random.default_rng(0)
     photo = cv2.resize(rng.integers(0, 256, (24, 32, 3), dtype=np.uint8), (128, 96), interpolation=cv2.INTER_NEAREST)
     cv2.imwrite(str(tmp_path / "image" / "blocks.jpg"), photo)
+    with pytest.raises(SystemExit, match="error: .*nothere"):
+        whole_frame_motion.main(["--data", str(tmp_path), "--weights", str(tmp_path / "nothere.pt")])
     assert whole_frame_motion.main(["--data", str(tmp_path)]) == 0
     line = capsys.readouterr().out.strip()
     assert line.startswith("compact blocks:")
