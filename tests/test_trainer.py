@@ -719,3 +719,60 @@ def test_readme_quotes_the_bundled_cards_validation_figures():
     assert cells[1:3] == [f"{metrics['pixel_accuracy']:.3f}", f"{metrics['miou']:.3f}"]
     assert cells[3] == " / ".join(f"{metrics['iou'][k]:.3f}" for k in ("sharp", "motion", "defocus"))
     assert cells[4:7] == [f"{metrics[k]:.3f}" for k in ("binary_miou", "f_measure", "mae")]
+
+
+def test_mirrored_teacher_averages_the_image_and_its_mirror():
+    from trainer.train import teacher_outputs
+
+    torch.manual_seed(0)
+    teacher = model_from_config(json.loads('{"config": {"enc_widths": [4, 8, 8, 8, 8], "enc_depths": [1, 1, 1, 1, 1], '
+                                           '"dec_widths": [8, 8, 8, 8], "dec_depths": [1, 1, 1, 1]}}')).eval()
+    x = torch.randn(2, 3, 32, 32)
+    with torch.no_grad():
+        plain = teacher(x)
+        assert all(torch.equal(a, b) for a, b in zip(teacher_outputs(teacher, x, False), plain))
+        mirrored = teacher_outputs(teacher, x, True)
+        for m, a, b in zip(mirrored, plain, teacher(x.flip(-1))):
+            expected = (torch.softmax(a, 1) + torch.softmax(b, 1).flip(-1)) / 2
+            assert torch.allclose(torch.softmax(m, 1), expected, atol=1e-6)
+        # The mirrored teacher is mirror-symmetric: the mirror image gets the mirrored map.
+        for m, f in zip(mirrored, teacher_outputs(teacher, x.flip(-1), True)):
+            assert torch.allclose(m, f.flip(-1), atol=1e-5)
+        assert not torch.allclose(plain[-1], teacher(x.flip(-1))[-1].flip(-1), atol=1e-3)  # the net itself is not
+
+
+def test_weight_averaging_is_validated_exported_and_resumed(tmp_path, capsys):
+    from trainer.train import update_ema
+
+    a, b = torch.nn.Linear(2, 2), torch.nn.Linear(2, 2)
+    mid = (a.weight + b.weight).detach() / 2
+    update_ema(a, b, 0.5)
+    assert torch.allclose(a.weight, mid)
+
+    def ema_config(out: Path, steps: int, extra: str = "ema = 0.9\n") -> str:
+        cfg = Path(_config(tmp_path, out, steps))
+        cfg.write_text(cfg.read_text().replace("seed = 0\n", "seed = 0\n" + extra))
+        return str(cfg)
+
+    straight = tmp_path / "straight"
+    assert train_main(["--config", ema_config(straight, 20), "--export", str(tmp_path / "w.pt")]) == 0
+    ck = torch.load(straight / "last.pt", weights_only=False)
+    assert any(not torch.allclose(ck["ema"][k], ck["model"][k]) for k in ck["model"])
+    # The export holds the averaged weights, not the last step's.
+    exported, _ = load_model(tmp_path / "w.pt")
+    state = exported.state_dict()
+    assert all(torch.allclose(state[k].float(), ck["ema"][k].half().float()) for k in state)
+    # Stopped and resumed, the average is the straight run's.
+    split = tmp_path / "split"
+    cfg = ema_config(split, 20)
+    assert train_main(["--config", cfg, "--stop-at", "10"]) == 0
+    assert train_main(["--config", cfg, "--resume"]) == 0
+    ck2 = torch.load(split / "last.pt", weights_only=False)
+    assert all(torch.allclose(ck["ema"][k], ck2["ema"][k], atol=1e-6) for k in ck["ema"])
+
+    for name, extra, match in (("a", "ema = 1.0\n", "ema is a decay"), ("b", "ema = true\n", "ema is a decay"),
+                               ("c", "teacher_flip = true\n", "teacher_flip needs a teacher")):
+        with pytest.raises(SystemExit):
+            train_main(["--config", ema_config(tmp_path / name, 5, extra)])
+        assert match in capsys.readouterr().err, name
+        assert not (tmp_path / name).exists()

@@ -28,7 +28,7 @@ def export_checkpoint(checkpoint: str | Path, dest: str | Path, val: list | None
     ck = torch.load(checkpoint, map_location="cpu", weights_only=False)
     cfg = ck["config"]
     model = model_from_config(cfg["model"])
-    model.load_state_dict(ck["model"])
+    model.load_state_dict(ck["ema"] if ck.get("ema") else ck["model"])  # the averaged weights when the run kept them
     model = model.half().float().eval()  # measure what the fp16 file will give
     dc = cfg["data"]
     if val is None:

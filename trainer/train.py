@@ -8,7 +8,10 @@
 A config's `model.init` names exported weights (a .pt with its card) to start from instead of random
 weights: a later stage fine-tunes an earlier stage's export with a fresh optimiser and schedule.
 `train.teacher` names exported weights (one network or an ensemble) whose class probabilities the
-model also learns, with weight `train.distill` against the labels' 1 - distill (distillation).
+model also learns, with weight `train.distill` against the labels' 1 - distill (distillation);
+`train.teacher_flip` averages the teacher's probabilities over the image and its mirror image, as the
+detector's mirrored pass does. `train.ema` (a decay such as 0.998) keeps an exponential moving
+average of the weights (Polyak averaging), which is what is validated and exported.
 An optional [synth] table changes the generator's settings (trainer.synth.SynthConfig fields) for
 both the training stream and the validation set.
 Checkpoints (`OUT/last.pt`) hold model, optimiser, schedule and step; the data stream is a pure
@@ -19,6 +22,7 @@ At the end the weights are exported with a model card (see trainer/export.py).
 from __future__ import annotations
 
 import argparse
+import copy
 import csv
 import dataclasses
 import math
@@ -87,6 +91,23 @@ def distill_loss(outputs: list[torch.Tensor], teacher: list[torch.Tensor], scale
         p = torch.softmax(t.float(), 1)
         total = total + w * -(p * torch.log_softmax(out.float(), 1)).sum(1).mean()
     return total
+
+
+def teacher_outputs(teacher: torch.nn.Module, x: torch.Tensor, flip: bool) -> list[torch.Tensor]:
+    """The teacher's outputs at every decoder scale (logits or log-probabilities); with `flip`, the
+    log of the mean of its probabilities for the image and for its mirror image (mirrored back)."""
+    outs = teacher(x)
+    if not flip:
+        return outs
+    return [((torch.softmax(t.float(), 1) + torch.softmax(m.float(), 1).flip(-1)) / 2).clamp_min(1e-8).log()
+            for t, m in zip(outs, teacher(x.flip(-1)))]
+
+
+def update_ema(ema: torch.nn.Module, model: torch.nn.Module, decay: float) -> None:
+    """ema <- decay * ema + (1 - decay) * model, parameter by parameter."""
+    with torch.no_grad():
+        for pe, p in zip(ema.parameters(), model.parameters()):
+            pe.lerp_(p.detach(), 1.0 - decay)
 
 
 class StepSampler(Sampler):
@@ -196,6 +217,11 @@ def check_distill(tc: dict) -> None:
         raise ValueError(f"[train] teacher {tc['teacher']} does not exist (export it first; see the config's comments)")
     if tc.get("teacher") and alpha == 0:
         raise ValueError("[train] teacher is set but distill is 0: give distill a weight, or drop teacher")
+    if tc.get("teacher_flip") and not tc.get("teacher"):
+        raise ValueError("[train] teacher_flip needs a teacher")
+    decay = tc.get("ema", 0.0)
+    if isinstance(decay, bool) or not isinstance(decay, (int, float)) or not 0 <= decay < 1:
+        raise ValueError(f"[train] ema is a decay from 0 (off) to below 1, such as 0.998; got {decay!r}")
 
 
 def load_teacher(weights: str) -> tuple[torch.nn.Module, dict]:
@@ -295,6 +321,8 @@ def main(argv: list[str] | None = None) -> int:
     sched = torch.optim.lr_scheduler.LambdaLR(opt, lambda s: lr_factor(s, warmup, steps, restarts, restart_lr))
     if teacher is not None:
         teacher = teacher.to(device)
+    ema_decay = tc.get("ema", 0.0)
+    ema = copy.deepcopy(model).requires_grad_(False) if ema_decay else None  # starts at the init weights
     use_amp = device.type == "cuda" and tc.get("amp", True)
     scaler = torch.amp.GradScaler("cuda", enabled=use_amp)
 
@@ -305,6 +333,8 @@ def main(argv: list[str] | None = None) -> int:
         sched.load_state_dict(ck["scheduler"])
         scaler.load_state_dict(ck["scaler"])
         start_step, wall_before, best = ck["step"], ck.get("wall_seconds", 0.0), ck.get("best")
+        if ema is not None:
+            ema.load_state_dict(ck["ema"])
         print(f"resumed from {ckpt_path} at step {start_step}")
     elif args.resume:
         print(f"no checkpoint at {ckpt_path}; starting fresh")
@@ -336,7 +366,7 @@ def main(argv: list[str] | None = None) -> int:
             "model": model.state_dict(), "optimizer": opt.state_dict(), "scheduler": sched.state_dict(),
             "scaler": scaler.state_dict(), "step": step, "wall_seconds": wall_before + time.time() - t_start,
             "best": best, "config": cfg, "command": f"python -m trainer.train --config {args.config}", "init": init,
-            "teacher": teacher_record,
+            "teacher": teacher_record, "ema": ema.state_dict() if ema is not None else None,
         }, tmp)
         os.replace(tmp, ckpt_path)
 
@@ -352,7 +382,7 @@ def main(argv: list[str] | None = None) -> int:
         loss = multiscale_loss(outs, labels, cw, scale_w)
         if teacher is not None:
             with torch.no_grad(), torch.autocast(device.type, dtype=torch.float16, enabled=use_amp):
-                t_outs = teacher(x)
+                t_outs = teacher_outputs(teacher, x, bool(tc.get("teacher_flip")))
             loss = (1 - alpha) * loss + alpha * distill_loss(outs, t_outs, scale_w)
         opt.zero_grad(set_to_none=True)
         scaler.scale(loss).backward()
@@ -361,6 +391,8 @@ def main(argv: list[str] | None = None) -> int:
         scaler.step(opt)
         scaler.update()
         sched.step()
+        if ema is not None:
+            update_ema(ema, model, ema_decay)
         running.append(loss.item())
         done = step + 1
         if tty and rank == 0:
@@ -372,7 +404,7 @@ def main(argv: list[str] | None = None) -> int:
                    f"{wall_before + time.time() - t_start:.0f}", "", "", "", ""]
             running, t_last = [], time.time()
         if rank == 0 and (done % tc.get("val_every", 500) == 0 or done == steps):
-            m = validate(model, val, device)
+            m = validate(ema if ema is not None else model, val, device)
             row = row or [done, "", "", "", f"{wall_before + time.time() - t_start:.0f}", "", "", "", ""]
             row[5:] = [f"{m['miou']:.4f}", f"{m['pixel_accuracy']:.4f}", f"{m['binary_miou']:.4f}", f"{m['f_measure']:.4f}"]
             if best is None or m["miou"] > best["miou"]:
