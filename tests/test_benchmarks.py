@@ -52,3 +52,42 @@ def test_whole_frame_motion_reports_each_kernel_per_photo(tmp_path, capsys):
     assert len(fractions) == 8 and all(0 <= f <= 1 for f in fractions)
     # The 28-pixel streak blurs a 96-pixel photo of 4-pixel blocks beyond doubt: it must not read sharp.
     assert fractions[4] + fractions[5] > 0.5
+
+
+def test_orientations_undo_each_transform_and_refuse_bad_input(tmp_path, capsys):
+    orientations = _script("orientations")
+    import torch
+
+    x = torch.arange(2 * 3 * 4 * 5, dtype=torch.float32).reshape(2, 3, 4, 5)
+    seen = set()
+    for name, (forward, inverse) in orientations.ORIENTATIONS.items():
+        assert torch.equal(inverse(forward(x)), x), name
+        seen.add(forward(x).flatten().tolist().__repr__())
+    assert len(seen) == 8  # eight different orientations, not repeats
+    assert all(set(keys) <= set(orientations.ORIENTATIONS) for keys in orientations.AVERAGES.values())
+
+    with pytest.raises(SystemExit, match="must contain image/ and gt/"):
+        orientations.main(["--data", str(tmp_path)])
+    with pytest.raises(SystemExit, match="--weights"):
+        orientations.main(["--weights", str(tmp_path / "none.pt"), "--data", str(tmp_path)])
+
+
+def test_agreement_of_weights_with_themselves_is_total(tmp_path, tiny_model_path, capsys):
+    agreement = _script("agreement")
+    photos = tmp_path / "photos"
+    photos.mkdir()
+    rng = np.random.default_rng(0)
+    for i in range(3):
+        cv2.imwrite(str(photos / f"p{i}.png"), rng.integers(0, 255, (40, 56, 3), dtype=np.uint8))
+    (photos / "notes.txt").write_text("not a photo")
+    assert agreement.main(["--weights", str(tiny_model_path), str(tiny_model_path), "--photos", str(photos)]) == 0
+    out = capsys.readouterr().out
+    assert "(mean over 3 photos)" in out and "differs: 0.000 on average, 0.000 at most" in out
+    shares = out.split("sharp / motion / defocus ")[1].split(" (")[0].split(" / ")
+    assert sum(map(float, shares)) == pytest.approx(1.0, abs=0.002)  # every pixel has one class
+
+    with pytest.raises(SystemExit):
+        agreement.main(["--weights", str(tiny_model_path), str(tiny_model_path), "--photos", str(tmp_path / "none")])
+    assert "is not a folder" in capsys.readouterr().err
+    with pytest.raises(SystemExit, match="--weights"):
+        agreement.main(["--weights", str(tmp_path / "x.pt"), str(tiny_model_path), "--photos", str(photos)])
