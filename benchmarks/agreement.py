@@ -69,7 +69,9 @@ def main(argv: list[str] | None = None) -> int:
         if differ[-1] > args.show:
             print(f"{p.name:16s} A {fa[0]:.2f}/{fa[1]:.2f}/{fa[2]:.2f}  B {fb[0]:.2f}/{fb[1]:.2f}/{fb[2]:.2f}  differ {differ[-1]:.2f}")
     n = len(differ)
-    for name, f in zip(args.weights, fractions / max(n, 1)):
+    if not n:
+        raise SystemExit("none of the photos could be read")
+    for name, f in zip(args.weights, fractions / n):
         print(f"{name}: sharp / motion / defocus {f[0]:.3f} / {f[1]:.3f} / {f[2]:.3f} (mean over {n} photos)")
     print(f"pixels whose class differs: {np.mean(differ):.3f} on average, {np.max(differ):.3f} at most")
     return 0

@@ -91,3 +91,9 @@ def test_agreement_of_weights_with_themselves_is_total(tmp_path, tiny_model_path
     assert "is not a folder" in capsys.readouterr().err
     with pytest.raises(SystemExit, match="--weights"):
         agreement.main(["--weights", str(tmp_path / "x.pt"), str(tiny_model_path), "--photos", str(photos)])
+    broken = tmp_path / "broken"
+    broken.mkdir()
+    (broken / "a.jpg").write_bytes(b"not a jpeg")
+    with pytest.raises(SystemExit, match="none of the photos could be read"):
+        agreement.main(["--weights", str(tiny_model_path), str(tiny_model_path), "--photos", str(broken)])
+    assert (broken / "a.jpg").read_bytes() == b"not a jpeg"
