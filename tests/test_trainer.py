@@ -776,3 +776,13 @@ def test_weight_averaging_is_validated_exported_and_resumed(tmp_path, capsys):
             train_main(["--config", ema_config(tmp_path / name, 5, extra)])
         assert match in capsys.readouterr().err, name
         assert not (tmp_path / name).exists()
+
+
+def test_weight_averaging_added_on_resume_starts_at_the_resumed_weights(tmp_path, capsys):
+    out = tmp_path / "run"
+    cfg = Path(_config(tmp_path, out, 20))
+    assert train_main(["--config", str(cfg), "--stop-at", "10"]) == 0
+    cfg.write_text(cfg.read_text().replace("seed = 0\n", "seed = 0\nema = 0.9\n"))
+    assert train_main(["--config", str(cfg), "--resume"]) == 0
+    assert "starts at the resumed weights" in capsys.readouterr().out
+    assert torch.load(out / "last.pt", weights_only=False)["ema"] is not None

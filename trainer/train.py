@@ -206,8 +206,9 @@ def init_from_weights(model: BlurNet, weights: str) -> dict:
     return record
 
 
-def check_distill(tc: dict) -> None:
-    """`distill` (0 to 1) weights the teacher's loss against the labels'; it needs a `teacher`."""
+def check_teaching(tc: dict) -> None:
+    """`distill` (0 to 1) weights the teacher's loss against the labels'; it and `teacher_flip` need a
+    `teacher`; `ema` is a decay below 1 (0 for none)."""
     alpha = tc.get("distill", 0.0)
     if isinstance(alpha, bool) or not isinstance(alpha, (int, float)) or not 0 <= alpha <= 1:
         raise ValueError(f"[train] distill is a weight from 0 to 1, got {alpha!r}")
@@ -272,7 +273,7 @@ def main(argv: list[str] | None = None) -> int:
         model_from_config(mc)
         for f in dc.get("exclude", []):
             read_exclusion_list(f)
-        check_distill(tc)
+        check_teaching(tc)
     except (ValueError, TypeError, FileNotFoundError) as e:
         ap.error(f"{args.config}: {e}")
     teacher, teacher_record, alpha = None, None, tc.get("distill", 0.0)
@@ -333,8 +334,11 @@ def main(argv: list[str] | None = None) -> int:
         sched.load_state_dict(ck["scheduler"])
         scaler.load_state_dict(ck["scaler"])
         start_step, wall_before, best = ck["step"], ck.get("wall_seconds", 0.0), ck.get("best")
-        if ema is not None:
+        if ema is not None and ck.get("ema") is not None:
             ema.load_state_dict(ck["ema"])
+        elif ema is not None:  # ema was added to the config after this checkpoint: average from here on
+            ema.load_state_dict(ck["model"])
+            print("the checkpoint has no weight average; it starts at the resumed weights")
         print(f"resumed from {ckpt_path} at step {start_step}")
     elif args.resume:
         print(f"no checkpoint at {ckpt_path}; starting fresh")
