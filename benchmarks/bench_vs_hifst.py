@@ -64,7 +64,7 @@ def main() -> int:
         samples = [(img, lab) for _, img, lab in load_labelled_folder(args.data, args.layout)][: args.count]
         source = f"{args.data} ({args.layout})"
     else:
-        cfg = load_config(Path(__file__).resolve().parents[1] / "trainer" / "configs" / "compact_stage2.toml")
+        cfg = load_config(Path(__file__).resolve().parents[1] / "trainer" / "configs" / "compact_stage5.toml")
         dc = cfg["data"]
         dirs = {k: [str(Path(__file__).resolve().parents[1] / p) for p in dc.get(k, [])] for k in SOURCE_KEYS}
         samples = make_val_set(dirs, synth_config(cfg.get("synth", {}), dc.get("val_size", 224)), args.count)

@@ -687,26 +687,25 @@ def test_bundled_weights_record_the_shipped_recipe():
     root = Path(__file__).resolve().parents[1]
     card = json.loads((root / "resources" / "weights" / "compact.json").read_text())
     stages = []
-    for name in ("compact_stage1", "compact_stage2", "compact_stage3", "compact_stage4"):
+    for name in ("compact_stage1", "compact_stage2", "compact_stage3", "compact_stage4", "compact_stage5"):
         with open(root / "trainer" / "configs" / f"{name}.toml", "rb") as f:
             stages.append(tomllib.load(f))
     # Each stage starts from the previous stage's export.
     for earlier, later in zip(stages, stages[1:]):
         assert later["model"]["init"] == earlier["export"]["path"]
-    # The bundled weights are stage 4, trained by its config from stage 3 ...
+    # The bundled weights are stage 5, trained by its config from stage 4 and taught by it ...
     training, last = card["training"], stages[-1]
-    assert training["command"] == "python -m trainer.train --config trainer/configs/compact_stage4.toml"
+    assert training["command"] == "python -m trainer.train --config trainer/configs/compact_stage5.toml"
     for section in ("model", "data", "synth", "train"):
         assert training["config"].get(section) == last.get(section), section
     for key in WORKING_KEYS:
         assert card[key] == last["export"][key], key
-    assert training["init"]["weights"] == stages[2]["export"]["path"]
-    # ... taught by the average of stages 2 and 3, exported where the stage 4 config's comment says.
-    teacher = training["teacher"]
-    assert teacher["weights"] == last["train"]["teacher"]
-    assert "(compact_stage2, compact_stage3)" in teacher["description"]
+    assert training["init"]["weights"] == training["teacher"]["weights"] == stages[3]["export"]["path"]
+    assert training["data_sources"]["exclude"] == ["trainer/configs/blurry_photos.txt"]
+    # ... stage 4 was taught by the average of stages 2 and 3, exported where its config's comment says.
     comment = (root / "trainer" / "configs" / "compact_stage4.toml").read_text()
-    members = f"--members {stages[1]['export']['path']} \\\n#       {stages[2]['export']['path']} --out {teacher['weights']}"
+    members = (f"--members {stages[1]['export']['path']} \\\n#       {stages[2]['export']['path']} "
+               f"--out {stages[3]['train']['teacher']}")
     assert members in comment
 
 
@@ -716,9 +715,9 @@ def test_readme_quotes_the_bundled_cards_validation_figures():
     metrics = json.loads((root / "resources" / "weights" / "compact.json").read_text())["metrics"]["synthetic_val"]
     row = next(line for line in (root / "README.md").read_text().splitlines() if line.startswith("| **bundled**"))
     cells = [c.strip().strip("*") for c in row.strip("|").split("|")]
-    assert cells[1:3] == [f"{metrics['pixel_accuracy']:.3f}", f"{metrics['miou']:.3f}"]
-    assert cells[3] == " / ".join(f"{metrics['iou'][k]:.3f}" for k in ("sharp", "motion", "defocus"))
-    assert cells[4:7] == [f"{metrics[k]:.3f}" for k in ("binary_miou", "f_measure", "mae")]
+    assert cells[2:4] == [f"{metrics['pixel_accuracy']:.3f}", f"{metrics['miou']:.3f}"]
+    assert cells[4] == " / ".join(f"{metrics['iou'][k]:.3f}" for k in ("sharp", "motion", "defocus"))
+    assert cells[5:8] == [f"{metrics[k]:.3f}" for k in ("binary_miou", "f_measure", "mae")]
 
 
 def test_mirrored_teacher_averages_the_image_and_its_mirror():
