@@ -249,6 +249,14 @@ def test_listed_source_photos_are_left_out_and_unknown_names_refused(tmp_path, c
     with pytest.raises(SystemExit):
         train_main(["--config", str(cfg)])
     assert "missing.txt" in capsys.readouterr().err and not out.exists()
+    # The exported card names the photos left out, not only the list's path.
+    cfg = Path(_config(tmp_path, out, 2))
+    cfg.write_text(cfg.read_text().replace("[data]", f'[data]\nphotos = ["{(tmp_path / "photos").as_posix()}"]\n'
+                                                     f'exclude = ["{listing.as_posix()}"]'))
+    assert train_main(["--config", str(cfg), "--export", str(tmp_path / "w.pt")]) == 0
+    card = json.loads((tmp_path / "w.json").read_text())
+    assert card["training"]["excluded_photos"] == ["b.png"]
+    assert card["training"]["data_sources"]["exclude"] == [listing.as_posix()]
 
 
 def test_screen_lists_photos_the_detector_finds_blurred(tmp_path, capsys):
@@ -702,6 +710,8 @@ def test_bundled_weights_record_the_shipped_recipe():
         assert card[key] == last["export"][key], key
     assert training["init"]["weights"] == training["teacher"]["weights"] == stages[3]["export"]["path"]
     assert training["data_sources"]["exclude"] == ["trainer/configs/blurry_photos.txt"]
+    # The list has not changed since: a photo added to or taken off it calls for a new stage 5.
+    assert training["excluded_photos"] == sorted(read_exclusion_list(root / "trainer" / "configs" / "blurry_photos.txt"))
     # ... stage 4 was taught by the average of stages 2 and 3, exported where its config's comment says.
     comment = (root / "trainer" / "configs" / "compact_stage4.toml").read_text()
     members = (f"--members {stages[1]['export']['path']} \\\n#       {stages[2]['export']['path']} "

@@ -18,6 +18,7 @@ import torch
 from blurstudio.model import BlurNet, BlurNetEnsemble, WeightsError, load_model, save_model
 
 from .synth import SOURCE_KEYS, synth_config
+from .synth.sources import read_exclusion_list
 
 
 def export_checkpoint(checkpoint: str | Path, dest: str | Path, val: list | None = None) -> dict:
@@ -45,6 +46,8 @@ def export_checkpoint(checkpoint: str | Path, dest: str | Path, val: list | None
             "steps": ck["step"],
             "wall_seconds": round(ck.get("wall_seconds", 0.0)),
             "data_sources": {k: dc.get(k, []) for k in SOURCE_KEYS},
+            # The names themselves, so the card says what was left out even if a list is edited later.
+            "excluded_photos": sorted(set().union(*(read_exclusion_list(f) for f in dc.get("exclude", [])))),
             "seed": cfg["train"]["seed"],
             "machine": f"{platform.machine()} {platform.processor() or ''}".strip(),
             "init": ck.get("init"),  # the earlier stage this run fine-tuned, if any
@@ -132,7 +135,7 @@ def main(argv: list[str] | None = None) -> int:
         else:
             card = export_checkpoint(args.checkpoint, args.out)
             what = f"step {card['training']['steps']}"
-    except (ValueError, WeightsError) as e:
+    except (ValueError, WeightsError, FileNotFoundError) as e:
         ap.error(str(e))
     m = card["metrics"]["synthetic_val"]
     print(f"wrote {args.out}: {what}, val mIoU {m['miou']:.3f}, "
