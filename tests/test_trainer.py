@@ -257,6 +257,13 @@ def test_listed_source_photos_are_left_out_and_unknown_names_refused(tmp_path, c
     card = json.loads((tmp_path / "w.json").read_text())
     assert card["training"]["excluded_photos"] == ["b.png"]
     assert card["training"]["data_sources"]["exclude"] == [listing.as_posix()]
+    # A list gone by export time is a one-line error, and nothing is written.
+    from trainer.export import main as export_main
+
+    listing.unlink()
+    with pytest.raises(SystemExit):
+        export_main(["--checkpoint", str(out / "last.pt"), "--out", str(tmp_path / "w2.pt")])
+    assert "blurry.txt" in capsys.readouterr().err and not (tmp_path / "w2.pt").exists()
 
 
 def test_screen_lists_photos_the_detector_finds_blurred(tmp_path, capsys):
