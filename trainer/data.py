@@ -18,10 +18,11 @@ import torch
 from torch.utils.data import Dataset
 
 from .synth import SynthConfig, load_sources, make_sample, sample_rng
-from .synth.sources import IMAGE_SUFFIXES
+from .synth.sources import IMAGE_SUFFIXES, split_of
 
 UNKNOWN_BLUR = 255  # blurred, type not given by the data set
 LAYOUTS = ("synth", "kim", "cuhk", "dut")
+SPLITS = ("all", "train", "val")
 
 
 def to_tensor(img: np.ndarray) -> torch.Tensor:
@@ -73,10 +74,15 @@ def labels_from_gt(gt: np.ndarray, layout: str, name: str = "") -> np.ndarray:
     raise ValueError(f"unknown layout {layout!r}; choose one of {LAYOUTS}")
 
 
-def load_labelled_folder(root: str | Path, layout: str) -> list[tuple[str, np.ndarray, np.ndarray]]:
-    """[(name, RGB uint8, labels uint8)] for a folder in one of the LAYOUTS."""
+def load_labelled_folder(root: str | Path, layout: str, split: str = "all") -> list[tuple[str, np.ndarray, np.ndarray]]:
+    """[(name, RGB uint8, labels uint8)] for a folder in one of the LAYOUTS; `split` 'train' or 'val'
+    keeps the photos whose file name falls in that part of the stable split (`split_of`)."""
+    if split not in SPLITS:
+        raise ValueError(f"unknown split {split!r}; choose one of {SPLITS}")
     out = []
     for ip, gp in _pairs(Path(root)):
+        if split != "all" and split_of(ip) != split:
+            continue
         img = cv2.imread(str(ip), cv2.IMREAD_COLOR)
         gt = cv2.imread(str(gp), cv2.IMREAD_GRAYSCALE)
         if img is None or gt is None:

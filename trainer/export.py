@@ -24,7 +24,7 @@ from .synth.sources import read_exclusion_list
 def export_checkpoint(checkpoint: str | Path, dest: str | Path, val: list | None = None) -> dict:
     """Write `dest` (.pt) and its card from a checkpoint; validation metrics are recomputed in fp16
     weights (what users get) on the run's synthetic validation set."""
-    from .train import model_from_config, validate
+    from .train import model_from_config
 
     ck = torch.load(checkpoint, map_location="cpu", weights_only=False)
     cfg = ck["config"]
@@ -34,7 +34,7 @@ def export_checkpoint(checkpoint: str | Path, dest: str | Path, val: list | None
     dc = cfg["data"]
     if val is None:
         val = _val_set(cfg)
-    metrics = validate(model, val, torch.device("cpu"))
+    metrics = val_metrics(model, cfg, val)
     card = {
         "name": Path(dest).stem,
         "preset": cfg["model"].get("preset", "custom"),
@@ -45,7 +45,8 @@ def export_checkpoint(checkpoint: str | Path, dest: str | Path, val: list | None
             "config": cfg,
             "steps": ck["step"],
             "wall_seconds": round(ck.get("wall_seconds", 0.0)),
-            "data_sources": {k: dc.get(k, []) for k in SOURCE_KEYS},
+            "data_sources": {k: dc.get(k, []) for k in (*SOURCE_KEYS, "real")},
+            "real_per_batch": dc.get("real_per_batch", 0) if dc.get("real") else 0,
             # The names themselves, so the card says what was left out even if a list is edited later.
             "excluded_photos": sorted(set().union(*(read_exclusion_list(f) for f in dc.get("exclude", [])))),
             "seed": cfg["train"]["seed"],
@@ -55,7 +56,7 @@ def export_checkpoint(checkpoint: str | Path, dest: str | Path, val: list | None
             # Checkpoints record the command that made them; older ones are named after their preset.
             "command": ck.get("command") or f"python -m trainer.train --config trainer/configs/{cfg['model'].get('preset')}.toml",
         },
-        "metrics": {"synthetic_val": metrics, "synthetic_val_count": len(val)},
+        "metrics": metrics,
     }
     return save_model(model, dest, card)
 
@@ -67,8 +68,6 @@ def export_ensemble(members: list[str | Path], dest: str | Path) -> dict:
     """Write `dest` (.pt) and its card: the ensemble of exported weights `members`, each verified
     against its card. The card keeps each member's training record; validation metrics are those
     of the ensemble on the first member's synthetic validation set."""
-    from .train import validate
-
     if len(members) < 2:
         raise ValueError("an ensemble needs at least 2 member weights")
     if any(Path(m).resolve() == Path(dest).resolve() for m in members):
@@ -89,7 +88,7 @@ def export_ensemble(members: list[str | Path], dest: str | Path) -> dict:
         raise ValueError(f"{members[0]}'s card records no training config to build the validation set from")
     model = BlurNetEnsemble(nets).eval()
     val = _val_set(first)
-    metrics = validate(model, val, torch.device("cpu"))
+    metrics = val_metrics(model, first, val)
     records = [{"weights": str(m), "sha256": c["sha256"], **c.get("training", {}),
                 "synthetic_val": c.get("metrics", {}).get("synthetic_val")} for m, c in zip(members, cards)]
     presets = {c.get("preset") for c in cards}
@@ -103,9 +102,24 @@ def export_ensemble(members: list[str | Path], dest: str | Path) -> dict:
             "members": records,
             "command": f"python -m trainer.export --members {' '.join(str(m) for m in members)} --out {dest}",
         },
-        "metrics": {"synthetic_val": metrics, "synthetic_val_count": len(val)},
+        "metrics": metrics,
     }
     return save_model(model, dest, card)
+
+
+def val_metrics(model: torch.nn.Module, cfg: dict, val: list) -> dict:
+    """The card's metrics: the synthetic validation set `val` and, when the training config mixed in
+    real photos, their held-out part at the detector's working resolution."""
+    from .real import load_real_photos, real_val_set
+    from .train import validate
+
+    dc = cfg["data"]
+    metrics = {"synthetic_val": validate(model, val, torch.device("cpu")), "synthetic_val_count": len(val)}
+    if dc.get("real"):
+        real = real_val_set(load_real_photos(dc["real"], dc.get("real_layout", "cuhk"), "val"),
+                            cfg.get("export", {}).get("working_max_side", 480))
+        metrics.update(real_val=validate(model, real, torch.device("cpu"), batch=1), real_val_count=len(real))
+    return metrics
 
 
 def _val_set(cfg: dict) -> list:

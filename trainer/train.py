@@ -14,6 +14,11 @@ detector's mirrored pass does. `train.ema` (a decay such as 0.998) keeps an expo
 average of the weights (Polyak averaging), which is what is validated and exported.
 An optional [synth] table changes the generator's settings (trainer.synth.SynthConfig fields) for
 both the training stream and the validation set.
+Real labelled photos join the stream with `data.real` (folders), `data.real_layout` (default "cuhk")
+and `data.real_per_batch` (how many of each batch are real crops; see trainer/real.py). Their
+held-out part (the stable file-name split) is validated as well (the log's `real_*` columns). The
+teacher is learnt on synthetic samples only: on real photos the labels are right and a teacher
+trained on composites is not, while on synthetic motion it keeps what the teacher knows.
 Checkpoints (`OUT/last.pt`) hold model, optimiser, schedule and step; the data stream is a pure
 function of (seed, sample index), so a resumed run sees exactly the samples it would have seen.
 At the end the weights are exported with a model card (see trainer/export.py).
@@ -44,11 +49,14 @@ except ModuleNotFoundError:  # Python 3.10
 from blurstudio.model import PRESETS, BlurNet, BlurNetConfig, BlurNetEnsemble, WeightsError, load_model, load_vgg19_encoder, normalise
 
 from .data import SynthStream, to_tensor
+from .real import MixedStream, load_real_photos, real_val_set
 from .metrics import BlurMetrics
 from .synth import SOURCE_KEYS, VAL_SEED, SynthConfig, load_sources, make_sample, read_exclusion_list, sample_rng, synth_config
 
 
 REQUIRED_TRAIN_KEYS = ("out", "seed", "steps", "batch", "lr")
+LOG_FIELDS = ("step", "loss", "lr", "sec_per_step", "wall_seconds", "val_miou", "val_pixel_accuracy", "val_binary_miou",
+              "val_f_measure", "real_binary_miou", "real_in_focus_iou", "real_in_focus_f")
 
 
 def load_config(path: str | Path, overrides: dict | None = None) -> dict:
@@ -134,6 +142,7 @@ def make_val_set(source_dirs: dict, cfg: SynthConfig, count: int) -> list[tuple[
 
 @torch.inference_mode()
 def validate(model: torch.nn.Module, val: list, device: torch.device, batch: int = 8) -> dict:
+    """Metrics of the network alone on [(RGB uint8, labels)]; photos of different sizes need batch=1."""
     model.eval()
     metrics = BlurMetrics()
     for i in range(0, len(val), batch):
@@ -345,22 +354,26 @@ def main(argv: list[str] | None = None) -> int:
 
     train_model = torch.nn.parallel.DistributedDataParallel(model) if world > 1 else model
     source_dirs = {k: dc.get(k, []) for k in SOURCE_KEYS}
-    stream = SynthStream(source_dirs, synth_cfg, tc["seed"], split="train")
     batch = tc["batch"]
+    real_side = cfg.get("export", {}).get("working_max_side", 480)
+    real_train = load_real_photos(dc["real"], dc.get("real_layout", "cuhk"), "train") if dc.get("real") else []
+    stream = MixedStream(SynthStream(source_dirs, synth_cfg, tc["seed"], split="train"), real_train, batch,
+                         dc.get("real_per_batch", 0) if real_train else 0, real_side)
     loader = DataLoader(
         stream, batch_size=batch, sampler=StepSampler(start_step, steps, batch, rank, world),
         num_workers=tc.get("workers", 1), persistent_workers=False, pin_memory=device.type == "cuda",
     )
     val = make_val_set(source_dirs, val_cfg, dc.get("val_count", 128)) if rank == 0 else []
+    val_real = real_val_set(load_real_photos(dc["real"], dc.get("real_layout", "cuhk"), "val"), real_side) if dc.get("real") and rank == 0 else []
     cw = torch.tensor(tc["class_weights"], device=device) if tc.get("class_weights") else None
     scale_w = tc.get("scale_weights", [1.0, 1.0, 1.0, 1.0])
 
     log_path = out / "log.csv"
     new_log = not log_path.exists() or start_step == 0
     logf = open(log_path, "w" if new_log else "a", newline="")
-    log = csv.writer(logf)
+    log = csv.DictWriter(logf, LOG_FIELDS, restval="")
     if new_log:
-        log.writerow(["step", "loss", "lr", "sec_per_step", "wall_seconds", "val_miou", "val_pixel_accuracy", "val_binary_miou", "val_f_measure"])
+        log.writeheader()
 
     def save_checkpoint(step: int) -> None:
         if rank != 0:
@@ -378,16 +391,18 @@ def main(argv: list[str] | None = None) -> int:
     t_last, running, done = time.time(), [], start_step
     tty = sys.stderr.isatty()
     model.train()
-    for step, (imgs, labels) in enumerate(loader, start=start_step):
+    for step, (imgs, labels, is_real) in enumerate(loader, start=start_step):
         imgs, labels = imgs.to(device, non_blocking=True), labels.to(device, non_blocking=True)
         x = normalise(imgs)
         with torch.autocast(device.type, dtype=torch.float16, enabled=use_amp):
             outs = train_model(x)
         loss = multiscale_loss(outs, labels, cw, scale_w)
-        if teacher is not None:
+        synth = ~is_real.to(device)
+        if teacher is not None and synth.any():  # taught on synthetic samples only (see the docstring)
             with torch.no_grad(), torch.autocast(device.type, dtype=torch.float16, enabled=use_amp):
-                t_outs = teacher_outputs(teacher, x, bool(tc.get("teacher_flip")))
-            loss = (1 - alpha) * loss + alpha * distill_loss(outs, t_outs, scale_w)
+                t_outs = teacher_outputs(teacher, x[synth], bool(tc.get("teacher_flip")))
+            share = synth.float().mean()
+            loss = (1 - alpha * share) * loss + alpha * share * distill_loss([o[synth] for o in outs], t_outs, scale_w)
         opt.zero_grad(set_to_none=True)
         scaler.scale(loss).backward()
         scaler.unscale_(opt)
@@ -401,23 +416,28 @@ def main(argv: list[str] | None = None) -> int:
         done = step + 1
         if tty and rank == 0:
             print(f"\rstep {done}/{steps} loss {np.mean(running[-50:]):.4f}", end="", file=sys.stderr)
-        row = None
+        row = {}
         if done % tc.get("log_every", 50) == 0 or done == steps:
-            sps = (time.time() - t_last) / len(running)
-            row = [done, f"{np.mean(running):.5f}", f"{sched.get_last_lr()[-1]:.3g}", f"{sps:.3f}",
-                   f"{wall_before + time.time() - t_start:.0f}", "", "", "", ""]
+            row = {"loss": f"{np.mean(running):.5f}", "lr": f"{sched.get_last_lr()[-1]:.3g}",
+                   "sec_per_step": f"{(time.time() - t_last) / len(running):.3f}"}
             running, t_last = [], time.time()
         if rank == 0 and (done % tc.get("val_every", 500) == 0 or done == steps):
-            m = validate(ema if ema is not None else model, val, device)
-            row = row or [done, "", "", "", f"{wall_before + time.time() - t_start:.0f}", "", "", "", ""]
-            row[5:] = [f"{m['miou']:.4f}", f"{m['pixel_accuracy']:.4f}", f"{m['binary_miou']:.4f}", f"{m['f_measure']:.4f}"]
+            net = ema if ema is not None else model
+            m = validate(net, val, device)
+            row.update({f"val_{k}": f"{m[k]:.4f}" for k in ("miou", "pixel_accuracy", "binary_miou", "f_measure")})
+            if val_real:
+                r = validate(net, val_real, device, batch=1)
+                row.update({f"real_{k}": f"{r[k]:.4f}" for k in ("binary_miou", "in_focus_iou", "in_focus_f")})
+                m["real"] = r
             if best is None or m["miou"] > best["miou"]:
                 best = {"step": done, **m}
-            print(f"\nstep {done}: val mIoU {m['miou']:.3f} acc {m['pixel_accuracy']:.3f} binary mIoU {m['binary_miou']:.3f}", flush=True)
+            print(f"\nstep {done}: val mIoU {m['miou']:.3f} acc {m['pixel_accuracy']:.3f} binary mIoU {m['binary_miou']:.3f}"
+                  + (f"; real binary mIoU {r['binary_miou']:.3f} in-focus IoU {r['in_focus_iou']:.3f}" if val_real else ""), flush=True)
         if row and rank == 0:
+            row.update(step=done, wall_seconds=f"{wall_before + time.time() - t_start:.0f}")
             log.writerow(row)
             logf.flush()
-            print(",".join(map(str, row)), flush=True)
+            print(",".join(f"{k}={v}" for k, v in row.items()), flush=True)
         if done % tc.get("ckpt_every", 250) == 0 or done == steps:
             save_checkpoint(done)
         out_of_time = args.max_minutes and time.time() - t_start > args.max_minutes * 60

@@ -215,7 +215,7 @@ def _object_layer(src: Sources, rng: np.random.Generator, size: int, background:
     return background, fg, alpha
 
 
-def _camera(lin: np.ndarray, rng: np.random.Generator, cfg: SynthConfig) -> np.ndarray:
+def camera(lin: np.ndarray, rng: np.random.Generator, cfg: SynthConfig) -> np.ndarray:
     """Exposure / white balance jitter, sensor noise and JPEG, applied after the optics."""
     gain = rng.uniform(0.8, 1.25) * rng.uniform(0.93, 1.07, 3).astype(np.float32)
     img = to_srgb(lin * gain)
@@ -296,7 +296,7 @@ def make_sample(src: Sources, rng: np.random.Generator, cfg: SynthConfig = Synth
             premult = fg_lin * a[..., None]
         lin = premult + (1 - a[..., None]) * bg_lin
         labels = np.where(a >= 0.5, obj_label, bg_labels).astype(np.uint8)
-    return _camera(lin, rng, cfg), labels
+    return camera(lin, rng, cfg), labels
 
 
 # Seed of the fixed validation set (the trainer's, and `python -m trainer.synth`'s default).
