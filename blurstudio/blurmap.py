@@ -8,6 +8,8 @@ from pathlib import Path
 
 import numpy as np
 
+from .images import ImageError, atomic_write, check_regular_file
+
 CLASS_NAMES = ("sharp", "motion", "defocus")
 SHARP, MOTION, DEFOCUS = 0, 1, 2
 LABEL_VALUES = (0, 100, 200)  # 8-bit label image convention of the paper's data set
@@ -130,24 +132,47 @@ class BlurMap:
 
     def save(self, path: str | os.PathLike) -> None:
         """Save as .npz (float16 probabilities). Written atomically."""
-        path = Path(path)
-        tmp = path.with_name(path.name + ".tmp.npz")
-        np.savez_compressed(tmp, probs=self.probs.astype(np.float16))
-        os.replace(tmp, path)
+        probs = self.probs.astype(np.float16)
+        atomic_write(Path(path), lambda f: np.savez_compressed(f, probs=probs))
 
     @classmethod
-    def load(cls, path: str | os.PathLike) -> "BlurMap":
-        """Load a blur map saved with `save` (.npz) or a (3, H, W) probabilities .npy file."""
+    def load(cls, path: str | os.PathLike, shape: tuple[int, int] | None = None) -> "BlurMap":
+        """Load a blur map saved with `save` (.npz) or a (3, H, W) probabilities .npy file
+        (`blurstudio detect --probs`). With `shape` (H, W), the file's header must promise that
+        size before its data is read (a forged header cannot make it allocate gigabytes).
+        Raises ValueError naming the file for anything else, including non-finite or
+        out-of-range probabilities."""
         path = Path(path)
         try:
-            if path.suffix == ".npz":
+            check_regular_file(path, "saved blur map")
+            with open(path, "rb") as f:
+                magic = f.read(8)
+            if magic.startswith(b"\x89PNG") or magic[:2] == b"\xff\xd8":
+                raise ValueError(f"{path}: is an image, not a saved blur map; pass the .npz or .npy "
+                                 "probabilities (`blurstudio detect --probs` writes PHOTO_probs.npy)")
+            if magic.startswith(b"PK"):  # .npz: a zip holding probs.npy
                 with np.load(path) as z:
+                    if "probs" not in z.files:
+                        raise ValueError(f"{path}: holds no 'probs' array")
+                    with z.zip.open("probs.npy") as member:
+                        _check_header(member, path, shape)
                     probs = z["probs"]
             else:
-                probs = np.load(path)
-        except (OSError, ValueError, KeyError) as e:
-            raise ValueError(f"{path} is not a saved blur map ({e})") from None
-        return cls(probs.astype(np.float32))
+                with open(path, "rb") as f:
+                    _check_header(f, path, shape)
+                probs = np.load(path, allow_pickle=False)
+        except ImageError as e:
+            raise ValueError(str(e)) from None
+        except (OSError, ValueError, KeyError, EOFError) as e:
+            message = str(e)
+            raise ValueError(message if message.startswith(str(path)) else f"{path}: not a saved blur map ({e})") from None
+        probs = np.asarray(probs, np.float32)
+        if not np.isfinite(probs).all():
+            raise ValueError(f"{path}: the blur map holds NaN or infinite values")
+        if probs.size and (probs.min() < -0.01 or probs.max() > 1.01):
+            raise ValueError(f"{path}: the blur map's values are not probabilities (they range from "
+                             f"{probs.min():g} to {probs.max():g})")
+        return cls(probs)
 
     @classmethod
     def from_labels(cls, labels: np.ndarray) -> "BlurMap":
@@ -155,3 +180,17 @@ class BlurMap:
         labels = np.asarray(labels)
         probs = np.stack([(labels == c) for c in range(3)]).astype(np.float32)
         return cls(probs)
+
+
+def _check_header(f, path: Path, shape: tuple[int, int] | None) -> None:
+    """Read a .npy header from the open file `f` and check it describes float (3, H, W) data
+    of the expected size."""
+    version = np.lib.format.read_magic(f)
+    read = np.lib.format.read_array_header_1_0 if version == (1, 0) else np.lib.format.read_array_header_2_0
+    found, _, dtype = read(f)
+    if len(found) != 3 or found[0] != 3:
+        raise ValueError(f"{path}: holds an array of shape {found}, not blur probabilities of shape (3, H, W)")
+    if dtype.kind != "f":
+        raise ValueError(f"{path}: holds {dtype} values, not float probabilities")
+    if shape is not None and tuple(found[1:]) != tuple(shape):
+        raise ValueError(f"{path}: blur map of size {tuple(found[1:])} does not match the photo {tuple(shape)}")

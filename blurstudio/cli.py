@@ -8,9 +8,13 @@ from __future__ import annotations
 
 import argparse
 import importlib
+import os
+import signal
 import sys
+import threading
 
 from . import __version__
+from .errors import Terminated
 
 COMMANDS = (
     "detect",
@@ -56,21 +60,42 @@ def _command_module(name: str):
         raise
 
 
+def _terminate(signum: int, frame: object) -> None:
+    raise Terminated()
+
+
 def main(argv: list[str] | None = None) -> int:
-    """Run the command line; returns the exit code (0 ok, 1 some inputs failed, 2 usage error)."""
-    parser = build_parser()
+    """Run the command line; returns the exit code (0 ok, 1 some inputs failed, 2 usage error,
+    130 interrupted by Ctrl-C, 143 by SIGTERM). Either signal unwinds the command, so its
+    temporary files are removed; output already complete stays."""
+    in_main_thread = threading.current_thread() is threading.main_thread()
+    previous = signal.signal(signal.SIGTERM, _terminate) if in_main_thread else None
     try:
-        args = parser.parse_args(argv)
-    except SystemExit as e:  # argparse exits 2 on usage errors, 0 for --help/--version
-        return e.code if isinstance(e.code, int) else (0 if e.code is None else 2)
-    if getattr(args, "func", None) is None:
-        parser.print_help(sys.stderr)
-        return 2
-    try:
-        return int(args.func(args))
+        parser = build_parser()  # imports the command modules: part of the interruptible start-up
+        try:
+            args = parser.parse_args(argv)
+        except SystemExit as e:  # argparse exits 2 on usage errors, 0 for --help/--version
+            return e.code if isinstance(e.code, int) else (0 if e.code is None else 2)
+        if getattr(args, "func", None) is None:
+            parser.print_help(sys.stderr)
+            return 2
+        code = int(args.func(args))
+        sys.stdout.flush()  # a closed pipe shows here, inside the handler below
+        return code
+    except Terminated:
+        print("blurstudio: terminated", file=sys.stderr)
+        return 143
     except KeyboardInterrupt:
         print("blurstudio: interrupted", file=sys.stderr)
         return 130
+    except BrokenPipeError:
+        # The reader of stdout went away (`blurstudio detect --json | head`): say nothing more and
+        # point stdout at /dev/null, so the interpreter's final flush cannot fail again.
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 141
+    finally:
+        if in_main_thread:
+            signal.signal(signal.SIGTERM, previous)
 
 
 if __name__ == "__main__":

@@ -9,7 +9,7 @@ from typing import Iterable
 import numpy as np
 
 from .blurmap import BlurMap
-from .images import ImageError, atomic_write, same_file, write_image
+from .images import atomic_write, check_writable, write_image
 
 OVERLAY_STRIP_PIXELS = 4_000_000  # overlay is computed in strips to bound memory on 50 MP photos
 
@@ -43,10 +43,8 @@ def export_masks(
         raise ValueError(f"photo of size {photo.shape[:2]} does not match a blur map of size {blurmap.shape}")
     protect = list(protect)
     paths = output_paths(outdir, stem, probs)
-    for p in paths.values():  # check all first so nothing is half-written
-        for q in protect:
-            if same_file(p, q):
-                raise ImageError(f"{p}: refusing to write over the input file {q}")
+    for kind, p in paths.items():  # check all first: a photo's masks are written all or none
+        check_writable(p, None if kind == "probs" else blurmap.shape, protect)
     write_image(paths["labels"], blurmap.label_image(), protect=protect)
     write_image(paths["blur"], blurmap.blur_image(), protect=protect)
     write_image(paths["overlay"], overlay_image(photo, blurmap), quality=90, protect=protect)

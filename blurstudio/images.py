@@ -3,18 +3,27 @@
 Reading: any mode Pillow knows -> (H, W, 3) uint8 RGB as displayed (EXIF orientation applied),
 with a pixel-count limit against decompression bombs. Writing: atomic (temporary file in the same
 folder, then os.replace), format from the suffix, never over a protected (input) path.
+
+Temporary files are the one scheme of the whole program: `.bs-XXXXXXXX.tmp` beside the destination
+(a short name, so a destination name of legal length still fits), removed when the write fails or
+the process is interrupted (SIGINT, or SIGTERM turned into `Terminated` by the command line), and
+left-overs older than an hour (a killed process) swept from the folder by the next write.
 """
 
 from __future__ import annotations
 
 import os
+import stat
 import tempfile
+import time
 import warnings
 from pathlib import Path
 from typing import BinaryIO, Callable, Iterable
 
 import numpy as np
 from PIL import Image, ImageFile, ImageOps, UnidentifiedImageError
+
+from .errors import ImageError
 
 DEFAULT_MAX_PIXELS = 200_000_000  # well above any camera (the largest are ~150 MP)
 
@@ -25,6 +34,11 @@ Image.MAX_IMAGE_PIXELS = DEFAULT_MAX_PIXELS
 ImageFile.LOAD_TRUNCATED_IMAGES = False
 
 READ_SUFFIXES = (".jpg", ".jpeg", ".png", ".tif", ".tiff", ".webp", ".bmp")
+NAME_MAX = 255  # bytes in one file name on every common file system
+TEMP_PREFIX, TEMP_SUFFIX = ".bs-", ".tmp"
+STALE_TEMP_SECONDS = 3600  # a temporary file this old belongs to a process that was killed
+# The largest side each format can store (JPEG: 16-bit sizes; WebP: 14-bit).
+MAX_SIDE = {"JPEG": 65_535, "WEBP": 16_383, "PNG": 2**31 - 1, "TIFF": 2**32 - 1, "BMP": 2**31 - 1}
 
 # suffix -> (Pillow format, save options)
 _WRITE_FORMATS: dict[str, str] = {
@@ -38,8 +52,31 @@ _WRITE_FORMATS: dict[str, str] = {
 }
 
 
-class ImageError(Exception):
-    """A photo could not be read or written; the message names the file and the reason."""
+
+def check_name_length(path: str | os.PathLike) -> None:
+    """Raise ImageError when a component of `path` is longer than file systems allow (pathlib
+    would raise a bare OSError later, from wherever the path is first used)."""
+    for part in Path(path).parts:
+        if len(os.fsencode(part)) > NAME_MAX:
+            raise ImageError(f"{str(path)[:60]}...: a file or folder name is longer than {NAME_MAX} bytes")
+
+
+def check_regular_file(path: str | os.PathLike, what: str = "image file") -> Path:
+    """The path, if it names an existing regular file (following links); else ImageError saying what
+    it is instead. A FIFO or device would block or never end when read."""
+    path = Path(path)
+    check_name_length(path)
+    try:
+        mode = os.stat(path).st_mode
+    except FileNotFoundError:
+        raise ImageError(f"{path}: no such file") from None
+    except OSError as e:
+        raise ImageError(f"{path}: cannot be opened ({e.strerror})") from None
+    if stat.S_ISDIR(mode):
+        raise ImageError(f"{path}: is a folder, not an {what}")
+    if not stat.S_ISREG(mode):
+        raise ImageError(f"{path}: not a regular file (a pipe, device or socket), not an {what}")
+    return path
 
 
 def is_image_path(path: str | os.PathLike) -> bool:
@@ -65,11 +102,7 @@ def read_image(path: str | os.PathLike, max_pixels: int = DEFAULT_MAX_PIXELS) ->
     Transparent pixels are composited on white; 16-bit and float images are scaled to 8 bits.
     Raises ImageError naming the file for missing, non-image, truncated, corrupt or too large files.
     """
-    path = Path(path)
-    if not path.exists():
-        raise ImageError(f"{path}: no such file")
-    if path.is_dir():
-        raise ImageError(f"{path}: is a folder, not an image file")
+    path = check_regular_file(path)
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", Image.DecompressionBombWarning)
@@ -161,13 +194,10 @@ def write_image(
     Refuses to write over any path in `protect` (the inputs). Returns the path written.
     """
     path = Path(path)
-    for p in protect:
-        if same_file(path, p):
-            raise ImageError(f"{path}: refusing to write over the input file {p}")
-    fmt = _WRITE_FORMATS.get(path.suffix.lower())
-    if fmt is None:
-        raise ImageError(f"{path}: unknown image format {path.suffix!r}; use one of {', '.join(sorted(_WRITE_FORMATS))}")
-    im = _to_pil(np.asarray(array), fmt, path)
+    array = np.asarray(array)
+    check_writable(path, array.shape[:2], protect)
+    fmt = _WRITE_FORMATS[path.suffix.lower()]
+    im = _to_pil(array, fmt, path)
     options: dict = {}
     if fmt in ("JPEG", "WEBP"):
         options["quality"] = int(quality)
@@ -175,26 +205,72 @@ def write_image(
         options["compress_level"] = 3  # masks compress well; level 6+ costs seconds on 50 MP
     if fmt == "TIFF":
         options["compression"] = "tiff_deflate"
-    if not path.parent.is_dir():
-        raise ImageError(f"{path}: the folder {path.parent} does not exist")
     atomic_write(path, lambda f: im.save(f, format=fmt, **options))
     return path
 
 
+def check_writable(path: str | os.PathLike, size: tuple[int, int] | None = None,
+                   protect: Iterable[str | os.PathLike] = ()) -> None:
+    """Raise ImageError unless `path` can be written: a name of legal length, an existing folder,
+    not one of the `protect` paths (a command's inputs) and, for an image of `size` (H, W), a known
+    format that can hold that size. Commands call it for every output before writing any."""
+    path = Path(path)
+    check_name_length(path)
+    for p in protect:
+        if same_file(path, p):
+            raise ImageError(f"{path}: refusing to write over the input file {p}")
+    fmt = _WRITE_FORMATS.get(path.suffix.lower())
+    if size is not None and fmt is None:
+        raise ImageError(f"{path}: unknown image format {path.suffix!r}; use one of {', '.join(sorted(_WRITE_FORMATS))}")
+    if size is not None and max(size) > MAX_SIDE[fmt]:
+        raise ImageError(f"{path}: {fmt} cannot store an image of {size[1]}x{size[0]} pixels (at most "
+                         f"{MAX_SIDE[fmt]} per side); use .png or .tif")
+    if not path.parent.is_dir():
+        raise ImageError(f"{path}: the folder {path.parent} does not exist")
+
+
+_live_temps: set[str] = set()  # temporary files being written by this process
+
+
 def atomic_write(path: Path, write: Callable[[BinaryIO], None]) -> None:
     """Call `write(file)` on a temporary file in the destination folder, then rename it over
-    `path`: a reader never sees a half-written file, and a failure leaves no partial file behind."""
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.stem}.", suffix=".tmp")
+    `path`: a reader never sees a half-written file, and a failure or an interrupt leaves no
+    partial or temporary file behind (see the module docstring)."""
+    path = Path(path)
+    check_name_length(path)
+    sweep_stale_temps(path.parent)
+    tmp = None
     try:
+        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=TEMP_PREFIX, suffix=TEMP_SUFFIX)
+        _live_temps.add(tmp)
         with os.fdopen(fd, "wb") as f:
             write(f)
         _set_default_permissions(tmp)
         os.replace(tmp, path)
     except OSError as e:
-        raise ImageError(f"{path}: could not write ({e})") from None
-    finally:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
+        raise ImageError(f"{path}: could not write ({e.strerror or e})") from None
+    finally:  # also on KeyboardInterrupt and Terminated
+        if tmp is not None:
+            _live_temps.discard(tmp)
+            if os.path.exists(tmp):
+                os.unlink(tmp)
+
+
+def sweep_stale_temps(folder: str | os.PathLike) -> None:
+    """Remove our temporary files older than STALE_TEMP_SECONDS from `folder` (left by a process
+    that was killed); newer ones may belong to a write in progress."""
+    try:
+        entries = list(os.scandir(folder))
+    except OSError:
+        return
+    cutoff = time.time() - STALE_TEMP_SECONDS
+    for e in entries:
+        if e.name.startswith(TEMP_PREFIX) and e.name.endswith(TEMP_SUFFIX):
+            try:
+                if e.is_file(follow_symlinks=False) and e.stat(follow_symlinks=False).st_mtime < cutoff:
+                    os.unlink(e.path)
+            except OSError:
+                pass
 
 
 def _to_pil(a: np.ndarray, fmt: str, path: Path) -> Image.Image:

@@ -16,7 +16,7 @@ from blurstudio.detect import (
     guided_upsample,
     pick_device,
 )
-from blurstudio.model import STRIDE
+from blurstudio.model import STRIDE, WeightsError
 
 
 @pytest.fixture(scope="module")
@@ -161,11 +161,13 @@ def test_card_scales_average_the_network_over_sizes(tiny_model_path, tmp_path):
     assert seen == sorted(seen) and seen[-1] == 1.0
     assert multi(img).meta["scales"] == [1.0, 0.5]
 
-    card["working_scales"] = [1.0, 1.5]
-    pt.with_suffix(".json").write_text(json.dumps(card))
-    with pytest.raises(ValueError, match="working scales"):
-        Detector(pt, device="cpu")
     assert Detector(pt, device="cpu", scales=[1.0]).scales == (1.0,)  # an explicit choice wins
+    card["working_scales"] = [1.0, 1.5]  # a card out of range is refused when loaded (a schema)
+    pt.with_suffix(".json").write_text(json.dumps(card))
+    with pytest.raises(WeightsError, match="'working_scales' must be a list of factors in"):
+        Detector(pt, device="cpu")
+    with pytest.raises(ValueError, match="working scales"):
+        Detector(tiny_model_path, device="cpu", scales=[1.5])
     with pytest.raises(ValueError, match="working scales"):
         Detector(tiny_model_path, device="cpu", scales=[])
 

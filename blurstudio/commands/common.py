@@ -1,4 +1,6 @@
-"""Helpers shared by the subcommands: finding input photos, a terminal progress bar."""
+"""Helpers shared by the subcommands: finding input photos, a terminal progress bar, the checks of
+inputs and outputs (done before any heavy import or work, so a mistake costs nothing), and the
+one way a command reports a failure."""
 
 from __future__ import annotations
 
@@ -10,7 +12,8 @@ import time
 from pathlib import Path
 from typing import TextIO
 
-from ..images import is_image_path
+from ..errors import ImageError
+from ..images import check_name_length, check_regular_file, check_writable, is_image_path, same_file
 
 # Files that blurstudio itself writes; skipped when scanning folders and globs so a second run
 # does not treat the previous run's masks as photos.
@@ -40,6 +43,11 @@ def collect_inputs(inputs: list[str], recursive: bool = False) -> tuple[list[Pat
 
     for item in inputs:
         path = Path(item)
+        try:
+            check_name_length(path)
+        except ImageError as e:
+            errors.append(str(e))
+            continue
         if path.is_dir():
             found = sorted(path.rglob("*") if recursive else path.iterdir())
             found = [p for p in found if p.is_file() and is_image_path(p) and not _is_output(p)]
@@ -49,6 +57,8 @@ def collect_inputs(inputs: list[str], recursive: bool = False) -> tuple[list[Pat
                 add(p)
         elif path.is_file():
             add(path)
+        elif path.exists():
+            errors.append(f"{item}: not a regular file (a pipe, device or socket)")
         elif any(c in item for c in GLOB_CHARS):
             found = [Path(p) for p in sorted(glob.glob(item, recursive=recursive))]
             found = [p for p in found if p.is_file() and is_image_path(p) and not _is_output(p)]
@@ -130,6 +140,47 @@ def number_in_range(low: float, high: float, integer: bool = False):
     return parse
 
 
+def fail(args: argparse.Namespace, message: str, code: int = 1) -> int:
+    """Print `blurstudio COMMAND: message` on stderr; returns the exit status `code`."""
+    print(f"blurstudio {args.command}: {message}", file=sys.stderr)
+    return code
+
+
+def command_inputs(args: argparse.Namespace) -> list[Path]:
+    """Every file an edit command reads, none of which it may ever write over: the photo, matte and
+    blur map (each checked here to be a regular file) and a weights file with its card (checked
+    by the loader). Raises CommandFailed."""
+    reads = [args.photo] + [p for p in (getattr(args, "matte", None), getattr(args, "blurmap", None)) if p is not None]
+    for path in reads:
+        try:
+            check_regular_file(path, "input file")
+        except ImageError as e:
+            raise CommandFailed(str(e)) from None
+    model = str(getattr(args, "model", "") or "")
+    if "/" in model or os.sep in model or model.endswith(".pt"):
+        reads += [Path(model), Path(model).with_suffix(".json")]
+    return reads
+
+
+def check_outputs(outputs: list[tuple[Path, tuple[str, ...]]], inputs: list[Path], overwrite: bool) -> None:
+    """Check each (path, allowed suffixes) before any work: the suffix, a legal name, an existing
+    folder, not an input, not an existing file unless `overwrite`, and no two outputs the same.
+    Raises CommandFailed (usage, exit 2)."""
+    for i, (path, suffixes) in enumerate(outputs):
+        try:
+            check_name_length(path)
+            if path.suffix.lower() not in suffixes:
+                raise ImageError(f"{path}: must end in {' or '.join(suffixes)}")
+            check_writable(path, None, inputs)
+            if any(same_file(path, other) for other, _ in outputs[:i]):
+                raise ImageError(f"{path}: the outputs must be different files")
+            if path.exists() and not overwrite:
+                raise ImageError(f"{path}: already exists (use --overwrite to replace it)")
+        except ImageError as e:
+            message = str(e).replace("refusing to write over the input file", "refusing to write over the input")
+            raise CommandFailed(message, 2) from None
+
+
 def blur_map_for(args: argparse.Namespace, photo) -> tuple:
     """The photo's BlurMap, from `--blurmap FILE` when given, else by running the detector
     (`--model`, `--device`). Returns (blurmap, a description of where it came from)."""
@@ -137,11 +188,9 @@ def blur_map_for(args: argparse.Namespace, photo) -> tuple:
 
     if args.blurmap is not None:
         try:
-            blurmap = BlurMap.load(args.blurmap)
-        except (OSError, ValueError) as e:
+            blurmap = BlurMap.load(args.blurmap, shape=photo.shape[:2])
+        except (OSError, ValueError, MemoryError) as e:
             raise CommandFailed(str(e)) from None
-        if blurmap.shape != photo.shape[:2]:
-            raise CommandFailed(f"{args.blurmap}: blur map of size {blurmap.shape} does not match the photo {photo.shape[:2]}")
         return blurmap, f"blur map {args.blurmap}"
     from ..detect import Detector
     from ..model import WeightsError

@@ -4,11 +4,10 @@ from __future__ import annotations
 
 import argparse
 import json
-import sys
 import time
 from pathlib import Path
 
-from .common import CommandFailed, blur_map_for, number_in_range
+from .common import CommandFailed, blur_map_for, check_outputs, command_inputs, fail, number_in_range
 
 EXAMPLES = """\
 The blur map says where the photo is motion- or defocus-blurred; for each such region the blur
@@ -60,80 +59,61 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.set_defaults(func=run)
 
 
-def _fail(message: str, code: int = 1) -> int:
-    print(f"blurstudio deblur: {message}", file=sys.stderr)
-    return code
-
-
-def _check_output(path: Path, photo: Path, overwrite: bool) -> str | None:
-    """Why `path` cannot be written, or None."""
-    from ..images import same_file
-
-    if path.suffix.lower() not in (".jpg", ".jpeg", ".png"):
-        return f"{path}: the output must end in .jpg, .jpeg or .png"
-    if same_file(path, photo):
-        return f"{path}: refusing to write over the input photo"
-    if path.exists() and not overwrite:
-        return f"{path}: already exists (use --overwrite to replace it)"
-    if not path.parent.is_dir():
-        return f"{path}: the folder {path.parent} does not exist"
-    return None
-
-
 def run(args: argparse.Namespace) -> int:
     # Imported here so that `blurstudio --help` does not wait for torch.
     import numpy as np
 
-    from ..edit.deblur import DeblurError, deblur, estimate_kernels, kernel_sheet, photo_noise
-    from ..images import ImageError, read_image, same_file, write_image
+    try:
+        inputs = command_inputs(args)
+        outputs = [(args.output, (".jpg", ".jpeg", ".png"))]
+        outputs += [(args.kernel_out, (".png",))] if args.kernel_out is not None else []
+        check_outputs(outputs, inputs, args.overwrite)
+    except CommandFailed as e:
+        return fail(args, e.message, e.code)
+    from ..edit.deblur import MIN_PATCHES, DeblurError, deblur, estimate_kernels, kernel_sheet, photo_noise
+    from ..images import ImageError, check_writable, read_image, write_image
 
     out: Path = args.output
-    problem = _check_output(out, args.photo, args.overwrite)
-    if problem is None and args.kernel_out is not None:
-        if args.kernel_out.suffix.lower() != ".png":
-            problem = f"{args.kernel_out}: the kernel image must end in .png"
-        elif same_file(args.kernel_out, out):
-            problem = f"{args.kernel_out}: the kernel image and the output must be different files"
-        else:
-            problem = _check_output(args.kernel_out, args.photo, args.overwrite)
-    if problem is not None:
-        return _fail(problem, 2)
 
     t0 = time.perf_counter()
     try:
         photo = read_image(args.photo)
     except (ImageError, ValueError) as e:
-        return _fail(str(e))
+        return fail(args, str(e))
 
     t1 = time.perf_counter()
     try:
         blurmap, detected_with = blur_map_for(args, photo)
     except CommandFailed as e:
-        return _fail(e.message, e.code)
+        return fail(args, e.message, e.code)
 
     t2 = time.perf_counter()
     try:
         kernels = estimate_kernels(photo, blurmap, args.region)
     except (DeblurError, MemoryError) as e:
-        return _fail(f"{args.photo}: {e}")
+        return fail(args, f"{args.photo}: {e}")
     if not kernels:
         fractions = ", ".join(f"{100 * v:.0f}% {k}" for k, v in blurmap.fractions().items())
-        return _fail(f"{args.photo}: no blurred region large and textured enough to measure a kernel "
-                     f"({fractions}); nothing written")
+        return fail(args, f"{args.photo}: no blurred region large and textured enough to measure a kernel "
+                    f"({fractions}); nothing written. A kernel needs at least {MIN_PATCHES} textured 64x64-pixel "
+                    "patches inside a region the map calls motion or defocus (p > 0.5), i.e. a blurred, "
+                    "detailed area of at least about 130x130 pixels; a photo smaller than that, or blur on "
+                    "flat areas only, cannot be measured")
     t3 = time.perf_counter()
     noise = photo_noise(photo)
     try:
         result = deblur(photo, blurmap, kernels, region=args.region, method=args.method,
                         strength=args.strength, regularisation=args.smoothness, noise=noise)
     except (DeblurError, MemoryError) as e:
-        return _fail(f"{args.photo}: {e}")
+        return fail(args, f"{args.photo}: {e}")
     t4 = time.perf_counter()
     try:
-        write_image(out, np.ascontiguousarray(result), quality=args.quality, protect=[args.photo])
+        check_writable(out, result.shape[:2], inputs)
+        write_image(out, np.ascontiguousarray(result), quality=args.quality, protect=inputs)
         if args.kernel_out is not None:
-            write_image(args.kernel_out, kernel_sheet(kernels), protect=[args.photo, out])
+            write_image(args.kernel_out, kernel_sheet(kernels), protect=[*inputs, out])
     except ImageError as e:
-        return _fail(str(e))
+        return fail(args, str(e))
     t5 = time.perf_counter()
 
     if args.json:

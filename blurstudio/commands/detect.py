@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 import time
 from pathlib import Path
@@ -54,12 +55,6 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    # Imported here so that `blurstudio --help` does not wait for torch.
-    from ..detect import Detector
-    from ..export import export_masks
-    from ..images import ImageError, read_image
-    from ..model import WeightsError
-
     if args.outdir is not None:
         if args.outdir.exists() and not args.outdir.is_dir():
             print(f"blurstudio detect: {args.outdir}: exists and is not a folder", file=sys.stderr)
@@ -77,13 +72,21 @@ def run(args: argparse.Namespace) -> int:
         print("blurstudio detect: nothing to do", file=sys.stderr)
         return 1
 
+    # Imported only now: torch takes seconds to load, and a mistake above is reported at once.
+    from ..detect import Detector
+    from ..export import export_masks
+    from ..images import ImageError, read_image
+    from ..model import WeightsError
+
     try:
         detector = Detector(args.model, device=args.device, max_side=args.max_side)
     except (WeightsError, ValueError) as e:
         print(f"blurstudio detect: {e}", file=sys.stderr)
         return 2
 
-    protect = list(photos)  # never write over any input of this batch
+    protect = list(photos)  # never write over any input of this batch, nor the weights
+    if "/" in args.model or os.sep in args.model or args.model.endswith(".pt"):
+        protect += [Path(args.model), Path(args.model).with_suffix(".json")]
     used_stems: set[tuple[Path, str]] = set()
     results, errors = [], [{"input": m.split(":")[0], "error": m} for m in failures]
     bar = ProgressBar(len(photos))

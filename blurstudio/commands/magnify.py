@@ -3,12 +3,11 @@
 from __future__ import annotations
 
 import argparse
-import sys
 import time
 from pathlib import Path
 
 from ..edit.magnify import MAX_AMOUNT
-from .common import CommandFailed, blur_map_for, number_in_range
+from .common import CommandFailed, blur_map_for, check_outputs, command_inputs, fail, number_in_range
 
 EXAMPLES = """\
 The existing defocus blur of each region is estimated and multiplied by AMOUNT; sharp areas (or the
@@ -53,40 +52,31 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.set_defaults(func=run)
 
 
-def _fail(message: str, code: int = 1) -> int:
-    print(f"blurstudio magnify: {message}", file=sys.stderr)
-    return code
-
-
 def run(args: argparse.Namespace) -> int:
     # Imported here so that `blurstudio --help` does not wait for torch.
     import numpy as np
 
+    try:
+        inputs = command_inputs(args)
+        check_outputs([(args.output, (".jpg", ".jpeg", ".png"))], inputs, args.overwrite)
+    except CommandFailed as e:
+        return fail(args, e.message, e.code)
     from ..edit.magnify import magnify
-    from ..images import ImageError, read_image, same_file, write_image
+    from ..images import ImageError, read_image, write_image
 
     out: Path = args.output
-    if out.suffix.lower() not in (".jpg", ".jpeg", ".png"):
-        return _fail(f"{out}: the output must end in .jpg, .jpeg or .png", 2)
-    if same_file(out, args.photo):
-        return _fail(f"{out}: refusing to write over the input photo", 2)
-    if out.exists() and not args.overwrite:
-        return _fail(f"{out}: already exists (use --overwrite to replace it)", 2)
-    if not out.parent.is_dir():
-        return _fail(f"{out}: the folder {out.parent} does not exist", 2)
-
     t0 = time.perf_counter()
     try:
         photo = read_image(args.photo)
         matte = _read_matte(args.matte, photo.shape[:2], read_image) if args.matte else None
     except (ImageError, ValueError) as e:
-        return _fail(str(e))
+        return fail(args, str(e))
 
     t1 = time.perf_counter()
     try:
         blurmap, detected_with = blur_map_for(args, photo)
     except CommandFailed as e:
-        return _fail(e.message, e.code)
+        return fail(args, e.message, e.code)
 
     t2 = time.perf_counter()
     try:
@@ -100,12 +90,12 @@ def run(args: argparse.Namespace) -> int:
             include_motion=args.motion,
         )
     except (ValueError, MemoryError) as e:
-        return _fail(f"{args.photo}: {e}")
+        return fail(args, f"{args.photo}: {e}")
     t3 = time.perf_counter()
     try:
-        write_image(out, np.ascontiguousarray(result), quality=args.quality, protect=[args.photo])
+        write_image(out, np.ascontiguousarray(result), quality=args.quality, protect=inputs)
     except ImageError as e:
-        return _fail(str(e))
+        return fail(args, str(e))
     t4 = time.perf_counter()
     print(
         f"{args.photo} -> {out}: amount {args.amount:g}, {args.bokeh} bokeh "

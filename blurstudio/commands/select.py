@@ -9,7 +9,7 @@ import time
 from pathlib import Path
 
 from ..edit.selection import EDGE_WIDTH, SOLVERS, TARGETS
-from .common import CommandFailed, blur_map_for, number_in_range
+from .common import CommandFailed, blur_map_for, check_outputs, command_inputs, fail, number_in_range
 
 EXAMPLES = """\
 The blur map (from the network, or --blurmap) gives a rough selection of TARGET; image matting
@@ -61,54 +61,30 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.set_defaults(func=run)
 
 
-def _fail(message: str, code: int = 1) -> int:
-    print(f"blurstudio select: {message}", file=sys.stderr)
-    return code
-
-
-def _check_outputs(args: argparse.Namespace) -> str | None:
-    """A usage error message for the output paths, or None when they are fine."""
-    from ..images import same_file
-
-    outputs = [(args.output, MATTE_SUFFIXES)]
-    if args.cutout is not None:
-        outputs.append((args.cutout, (".png",)))
-        if same_file(args.cutout, args.output):
-            return f"{args.cutout}: the matte and the cut-out must be different files"
-    for path, suffixes in outputs:
-        if path.suffix.lower() not in suffixes:
-            return f"{path}: must end in {' or '.join(suffixes)}"
-        if same_file(path, args.photo) or (args.blurmap is not None and same_file(path, args.blurmap)):
-            return f"{path}: refusing to write over an input file"
-        if path.exists() and not args.overwrite:
-            return f"{path}: already exists (use --overwrite to replace it)"
-        if not path.parent.is_dir():
-            return f"{path}: the folder {path.parent} does not exist"
-    return None
-
-
 def run(args: argparse.Namespace) -> int:
     # Imported here so that `blurstudio --help` does not wait for torch.
     import numpy as np
 
+    try:
+        inputs = command_inputs(args)
+        outputs = [(args.output, MATTE_SUFFIXES)] + ([(args.cutout, (".png",))] if args.cutout is not None else [])
+        check_outputs(outputs, inputs, args.overwrite)
+    except CommandFailed as e:
+        return fail(args, e.message, e.code)
     from ..edit.selection import alpha_image, cutout, select
-    from ..images import ImageError, read_image, write_image
-
-    problem = _check_outputs(args)
-    if problem is not None:
-        return _fail(problem, 2)
+    from ..images import ImageError, check_writable, read_image, write_image
 
     t0 = time.perf_counter()
     try:
         photo = read_image(args.photo)
     except (ImageError, ValueError) as e:
-        return _fail(str(e))
+        return fail(args, str(e))
 
     t1 = time.perf_counter()
     try:
         blurmap, detected_with = blur_map_for(args, photo)
     except CommandFailed as e:
-        return _fail(e.message, e.code)
+        return fail(args, e.message, e.code)
 
     t2 = time.perf_counter()
     try:
@@ -118,20 +94,20 @@ def run(args: argparse.Namespace) -> int:
                          edge_width=args.edge_width, solver=args.solver)
             rgba = cutout(photo, sel.alpha) if args.cutout is not None else None
     except (ValueError, MemoryError) as e:
-        return _fail(f"{args.photo}: {e}")
+        return fail(args, f"{args.photo}: {e}")
     if sel.message:
         print(f"blurstudio select: {args.photo}: {sel.message}", file=sys.stderr)
 
     t3 = time.perf_counter()
-    written = [args.output]
+    written = [path for path, _ in outputs]
     try:
-        protect = [args.photo] + ([args.blurmap] if args.blurmap is not None else [])
-        write_image(args.output, alpha_image(sel.alpha, args.bits), protect=protect)
+        for path in written:  # both can hold the photo's size, or neither is written
+            check_writable(path, photo.shape[:2], inputs)
+        write_image(args.output, alpha_image(sel.alpha, args.bits), protect=inputs)
         if rgba is not None:
-            write_image(args.cutout, np.ascontiguousarray(rgba), protect=protect)
-            written.append(args.cutout)
+            write_image(args.cutout, np.ascontiguousarray(rgba), protect=inputs)
     except ImageError as e:
-        return _fail(str(e))
+        return fail(args, str(e))
     t4 = time.perf_counter()
     print(
         f"{args.photo} -> {', '.join(str(p) for p in written)}: {100 * sel.fraction:.1f}% selected ({args.target}) "

@@ -11,19 +11,17 @@ from __future__ import annotations
 import hashlib
 import io
 import json
+import math
 import os
 from pathlib import Path
 
 import torch
 
+from ..errors import WeightsError
 from ..images import atomic_write
 from .net import BlurNet, BlurNetEnsemble, build_model
 
 WEIGHTS_DIR = Path(__file__).resolve().parents[2] / "resources" / "weights"
-
-
-class WeightsError(RuntimeError):
-    """A weights file is missing, corrupt or does not fit the architecture."""
 
 
 def sha256_of(path: Path) -> str:
@@ -64,7 +62,37 @@ def read_card(weights_path: Path) -> dict:
         raise WeightsError(f"Model card {card_path} is not valid JSON ({e}).") from None
     if not isinstance(card, dict) or "architecture" not in card:
         raise WeightsError(f"Model card {card_path} has no 'architecture' entry.")
+    problem = card_problem(card)
+    if problem:
+        raise WeightsError(f"Model card {card_path}: {problem}; re-export the weights with trainer.export.")
     return card
+
+
+def _is_number(x: object) -> bool:
+    return isinstance(x, (int, float)) and not isinstance(x, bool) and math.isfinite(x)
+
+
+# The card's entries that the program reads, each with its check and what it must be.
+CARD_SCHEMA: dict[str, tuple] = {
+    "name": (lambda v: isinstance(v, str), "a string"),
+    "sha256": (lambda v: isinstance(v, str) and len(v) == 64, "a 64-character hex string"),
+    "working_max_side": (lambda v: isinstance(v, int) and not isinstance(v, bool) and v >= 16,
+                         "a whole number of pixels, at least 16"),
+    "working_scales": (lambda v: isinstance(v, list) and len(v) > 0 and all(_is_number(x) and 0 < x <= 1 for x in v),
+                       "a list of factors in (0, 1]"),
+    "working_flip": (lambda v: isinstance(v, bool), "true or false"),
+    "training": (lambda v: isinstance(v, dict), "a table"),
+    "metrics": (lambda v: isinstance(v, dict), "a table"),
+}
+
+
+def card_problem(card: dict) -> str | None:
+    """What is wrong with a model card's entries (types and ranges of CARD_SCHEMA), or None.
+    Optional entries may be absent, never null or of another type."""
+    for key, (ok, what) in CARD_SCHEMA.items():
+        if key in card and not ok(card[key]):
+            return f"'{key}' must be {what}, got {json.dumps(card[key])[:40]}"
+    return None
 
 
 def architecture_of(model: BlurNet | BlurNetEnsemble) -> dict:
@@ -128,6 +156,8 @@ def _load_state(model: BlurNet | BlurNetEnsemble, state: object, path: Path) -> 
     for k, v in own.items():
         if not isinstance(state[k], torch.Tensor):
             raise WeightsError(f"Weights file {path}: entry {k} is not a tensor.")
+        if state[k].is_floating_point() and not torch.isfinite(state[k]).all():
+            raise WeightsError(f"Weights file {path}: entry {k} holds NaN or infinite values (a diverged training run?).")
         if tuple(state[k].shape) != tuple(v.shape):
             raise WeightsError(
                 f"Weights file {path} does not match the architecture in its model card "
