@@ -49,6 +49,7 @@ except ModuleNotFoundError:  # Python 3.10
 from blurstudio.model import PRESETS, BlurNet, BlurNetConfig, BlurNetEnsemble, WeightsError, load_model, load_vgg19_encoder, normalise
 
 from .data import SynthStream, to_tensor
+from .hed import load_hed_encoder
 from .real import MixedStream, load_real_photos, real_val_set
 from .metrics import BlurMetrics
 from .synth import SOURCE_KEYS, VAL_SEED, SynthConfig, load_sources, make_sample, read_exclusion_list, sample_rng, synth_config
@@ -314,6 +315,12 @@ def main(argv: list[str] | None = None) -> int:
     elif mc.get("vgg19") and not resuming:
         n = load_vgg19_encoder(model, mc["vgg19"])
         print(f"initialised {n} encoder conv layers from {mc['vgg19']}")
+    elif mc.get("hed") and not resuming:  # the record goes into the checkpoint and the card's training.init
+        try:
+            init = {"hed": load_hed_encoder(model, mc["hed"]), "new_parameters": []}
+        except WeightsError as e:
+            raise SystemExit(f"model.hed: {e}") from None
+        print(f"initialised {init['hed']['layers']} encoder conv layers from HED ({init['hed']['source']})")
     # encoder_lr_mult slows what the encoder already knows; layers the init weights lacked learn at the full rate.
     added = set((init or {}).get("new_parameters", []))
     enc = [p for n, p in model.named_parameters() if n.startswith("encoder.") and n not in added]

@@ -62,6 +62,17 @@ PRESETS: dict[str, BlurNetConfig] = {
         dec_widths=(96, 64, 32, 16),
         dec_depths=(1, 1, 1, 1),
     ),
+    # VGG-16's encoder through conv5_1, to start from HED's edge-trained weights (trainer/hed.py).
+    # Whole VGG-16 (13 convs, 14.7M parameters) would be 29 MB in fp16 alone; cut after conv5_1
+    # (10.0M) the whole network is 12.3M parameters, 24.6 MB, inside the 25 MB budget, and every
+    # encoder layer is still HED's exactly. Context pooling stands in for block 5's wider view.
+    "vgg16": BlurNetConfig(
+        enc_widths=(64, 128, 256, 512, 512),
+        enc_depths=(2, 2, 3, 3, 1),
+        dec_widths=(128, 96, 64, 32),
+        dec_depths=(1, 1, 1, 1),
+        context_bins=(1, 2, 3, 6),
+    ),
 }
 
 STRIDE = 16  # 4 max-pools: input sides must be multiples of this
