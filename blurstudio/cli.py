@@ -21,6 +21,7 @@ COMMANDS = (
     "select",
     "magnify",
     "deblur",
+    "cull",
     "gui",
 )
 

@@ -1,0 +1,150 @@
+"""`blurstudio cull`: a blur verdict for every photo of a shoot, as a report (and XMP sidecars)."""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+import time
+from pathlib import Path
+
+from .common import collect_inputs
+from .detect import positive_int
+
+EXAMPLES = """\
+Verdicts: sharp, shallow focus (a sharp subject, the rest defocused: intended), subject motion,
+missed focus, camera shake; each with a 0-100 keeper score. Writes REPORT/index.html (contact
+sheet), REPORT/cull.csv, REPORT/cull.json, the overlays and thumbnails; REPORT/.cache lets a re-run
+or an interrupted run (Ctrl+C) resume without detecting again. Raw files are read through their
+embedded preview (needs rawpy: pip install 'blurstudio[raw]').
+
+examples:
+  blurstudio cull shoot/ -o shoot_report/
+  blurstudio cull card1/ card2/ -r -o report/ --xmp        sidecars for Lightroom, darktable, digiKam
+  blurstudio cull "shoot/*.NEF" -o report/ --workers 4
+"""
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:
+    p = subparsers.add_parser(
+        "cull",
+        help="a blur verdict per photo for a whole shoot: report, CSV, JSON, XMP sidecars",
+        description="Tell sharp photos and intended shallow focus from missed focus, camera shake and subject motion.",
+        epilog=EXAMPLES,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    p.add_argument("inputs", nargs="+", metavar="SHOOT", help="photo files, folders or glob patterns")
+    p.add_argument("-o", "--outdir", type=Path, required=True, help="report folder (created if needed)")
+    p.add_argument("-r", "--recursive", action="store_true", help="include photos in subfolders of folder inputs")
+    p.add_argument("--model", default="compact", metavar="NAME|PATH", help="bundled model name or .pt file (default: compact)")
+    p.add_argument("--device", default="auto", choices=("auto", "cpu", "cuda", "mps"), help="default: auto (CUDA, MPS, then CPU)")
+    p.add_argument("--max-side", type=positive_int, metavar="N", help="long side of the working resolution (default: the model's)")
+    p.add_argument("--workers", type=int, default=min(4, os.cpu_count() or 1), metavar="N",
+                   help="processes decoding photos and drawing overlays (default: min(4, CPUs); 0: none)")
+    p.add_argument("--xmp", action="store_true", help="write or merge XMP sidecars (rating, colour label, keywords)")
+    p.add_argument("--stats", action="store_true", help="print timing figures at the end")
+    p.set_defaults(func=run)
+
+
+def _err(message: str) -> None:
+    from tqdm import tqdm
+
+    tqdm.write(f"blurstudio cull: {message}", file=sys.stderr)
+
+
+def run(args: argparse.Namespace) -> int:
+    out: Path = args.outdir
+    if out.exists() and not out.is_dir():
+        print(f"blurstudio cull: {out}: exists and is not a folder", file=sys.stderr)
+        return 2
+    if args.workers < 0:
+        print("blurstudio cull: --workers must be 0 or more", file=sys.stderr)
+        return 2
+    photos, failures = collect_inputs(args.inputs, args.recursive)
+    # The report's own thumbnails and overlays are never photos of the shoot (a report inside it).
+    out_abs = out.resolve()
+    photos = [p for p in photos if out_abs not in p.resolve().parents]
+    for message in failures:
+        print(f"blurstudio cull: {message}", file=sys.stderr)
+    if not photos:
+        print("blurstudio cull: nothing to do", file=sys.stderr)
+        return 1
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+    except OSError as e:
+        print(f"blurstudio cull: {out}: cannot create the report folder ({e.strerror})", file=sys.stderr)
+        return 2
+
+    # Imported only now: torch takes seconds to load, and a mistake above is reported at once.
+    from tqdm import tqdm
+
+    from ..cull import CullConfig, decide
+    from ..cull_batch import Settings, cull_photos
+    from ..detect import Detector
+    from ..errors import ImageError
+    from ..model import WeightsError
+    from ..report import photo_record, report_meta, write_report
+    from ..sidecar import write_sidecar
+
+    try:
+        detector = Detector(args.model, device=args.device, max_side=args.max_side)
+    except (WeightsError, ValueError) as e:
+        print(f"blurstudio cull: {e}", file=sys.stderr)
+        return 2
+    model_sha = str(detector.card.get("sha256") or detector.model_name)
+    settings = Settings(model_sha, detector.max_side, detector.scales, detector.flip)
+    config = CullConfig()
+    records, errors = [], [{"input": m.split(":")[0], "error": m} for m in failures]
+    t_net = 0.0
+
+    def predict(small):
+        nonlocal t_net
+        t = time.perf_counter()
+        probs = detector.predict_small(small)
+        t_net += time.perf_counter() - t
+        return probs
+
+    t0 = time.perf_counter()
+    n_cached = 0
+    bar = tqdm(total=len(photos), unit="photo", desc="culling", file=sys.stderr, disable=None, dynamic_ncols=True)
+    try:
+        for res in cull_photos(photos, predict, settings, out, workers=args.workers):
+            bar.update(1)
+            n_cached += res.cached
+            if res.error:
+                _err(res.error)
+                errors.append({"input": str(res.path), "error": res.error})
+                continue
+            verdict = decide(res.measures, config)
+            sidecar = ""
+            if args.xmp:
+                try:
+                    path, notes = write_sidecar(res.path, verdict.verdict, verdict.rating, verdict.score)
+                    sidecar = str(path)
+                    if notes:
+                        _err(f"{path}: " + "; ".join(notes))
+                except ImageError as e:
+                    _err(str(e))
+                    errors.append({"input": str(res.path), "error": str(e)})
+            records.append(photo_record(res.path, verdict, res.full_size, res.photo_id, sidecar))
+    except KeyboardInterrupt:
+        bar.close()
+        print(f"blurstudio cull: stopped after {len(records) + len(errors) - len(failures)} of {len(photos)} "
+              "photos; run the same command again to resume (finished photos are cached)", file=sys.stderr)
+        raise
+    bar.close()
+    elapsed = time.perf_counter() - t0
+
+    written = write_report(out, records, errors, report_meta(detector.model_name, model_sha, config, detector.max_side))
+    counts = {}
+    for r in records:
+        counts[r["verdict"]] = counts.get(r["verdict"], 0) + 1
+    summary = ", ".join(f"{n} {v}" for v, n in sorted(counts.items(), key=lambda kv: -kv[1]))
+    print(f"{len(records)} photos: {summary or 'none'}" + (f"; {len(errors)} not read" if errors else ""))
+    print(f"report: {written['html']}")
+    if args.stats:
+        detected = len(records) - n_cached
+        print(f"stats: {len(photos)} photos in {elapsed:.2f} s ({len(photos) / max(elapsed, 1e-9):.2f} photos/s), "
+              f"{n_cached} from the cache, network {t_net:.2f} s for {detected} "
+              f"({detected / max(t_net, 1e-9):.2f} photos/s)", file=sys.stderr)
+    return 1 if errors else 0
