@@ -47,7 +47,7 @@ class Painted(QObject):
 probe = Painted()
 window.canvas.viewport().installEventFilter(probe)
 def poll():
-    if window._panels_loaded:
+    if window.edit_dock.loaded:
         print("PANELS", time.time(), flush=True)
         app.quit()
 timer = QTimer()
@@ -104,12 +104,12 @@ def measure_stalls(photo: Path, model: str, device: str, max_side: int | None, s
     window.resize(1440, 900)
     window.show()
     app.processEvents()
-    window.load_panels()
+    window.edit_dock.load_panels()
 
     # Warm up: import the engine and load the model once, as a session in use would have done.
     from blurstudio.detect import Detector  # noqa: F401
 
-    window.detectors.get(window.detection_settings)
+    window.detection.detectors.get(window.detection.settings)
     window.context.wait_for_workers(300_000)  # panels' own warm-ups (e.g. JIT compilation)
     app.processEvents()
 
@@ -124,11 +124,11 @@ def measure_stalls(photo: Path, model: str, device: str, max_side: int | None, s
         now = time.perf_counter()
         if "loaded" not in marks and window.context.photo is not None:
             marks["loaded"] = now
-        if "detecting" not in marks and window.is_detecting():
+        if "detecting" not in marks and window.detection.is_running():
             marks["detecting"] = now
         if "detected" not in marks and window.context.blurmap is not None:
             marks["detected"] = now
-        if "detected" in marks and window.overlay_ready():
+        if "detected" in marks and window.overlay.ready():
             marks["overlay"] = now
             app.quit()
         elif now - marks["start"] > 900:
@@ -145,7 +145,7 @@ def measure_stalls(photo: Path, model: str, device: str, max_side: int | None, s
     app.exec()
     timer.stop()
     poller.stop()
-    result = window.last_result
+    result = window.detection.last_result
     window.shutdown()
 
     gaps = [(b - a, a) for a, b in zip(ticks, ticks[1:])]

@@ -58,17 +58,17 @@ def main(argv: list[str] | None = None) -> int:
         window.show()
         window.open_photo(photo, remember=False)
         deadline = time.monotonic() + args.timeout
-        while not (window.context.blurmap is not None and window.overlay_ready()):
+        while not (window.context.blurmap is not None and window.overlay.ready()):
             app.processEvents()
             time.sleep(0.01)
             if time.monotonic() > deadline:
                 print("screenshot: detection did not finish in time", file=sys.stderr)
                 window.shutdown()
                 return 1
-        window.set_view_mode(args.mode)
+        window.overlay.set_view_mode(args.mode)
         if window.context.photo is not None:  # hover readout: show the probabilities at the photo centre
             h, w = window.context.photo.shape[:2]
-            window._hovered(w // 2, h // 2)
+            window.overlay.show_hover(w // 2, h // 2)
         for _ in range(20):
             app.processEvents()
             time.sleep(0.02)

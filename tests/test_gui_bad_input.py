@@ -22,7 +22,7 @@ def dialogs(monkeypatch):
 
 @pytest.fixture
 def window(qtbot, tmp_path, tiny_model_path, dialogs, monkeypatch):
-    monkeypatch.setattr("blurstudio.gui.window.panel_classes", lambda: [])
+    monkeypatch.setattr("blurstudio.gui.panel_dock.panel_classes", lambda: [])
     w = MainWindow(temporary_settings(tmp_path, model=str(tiny_model_path)))
     qtbot.addWidget(w)
     w.resize(900, 650)
@@ -86,7 +86,7 @@ def test_weights_that_fail_to_load_are_a_message_and_the_photo_stays(qtbot, wind
     card["working_scales"] = 3
     bad.with_suffix(".json").write_text(json.dumps(card))
     photo = window.context.photo
-    window.apply_settings(DetectionSettings(model=str(bad), device="cpu", max_side=None), window.palette_name)
+    window.apply_settings(DetectionSettings(model=str(bad), device="cpu", max_side=None), window.overlay.palette_name)
     qtbot.waitUntil(lambda: bool(dialogs.calls), timeout=TIMEOUT)
     kind, heading, text = dialogs.calls[-1]
     assert heading == "Blur detection failed" and "'working_scales' must be" in text and "The photo stays open" in text

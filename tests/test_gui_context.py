@@ -90,3 +90,47 @@ def test_edit_panel_base(qtbot, ctx):
     panel = Demo(ctx)
     qtbot.addWidget(panel)
     assert panel.context is ctx and panel.title == "Demo"
+
+
+def test_latest_keeps_only_the_newest_result_and_cancels_the_older_job(qtbot, ctx):
+    import threading as th
+
+    from blurstudio.gui.workers import Latest
+
+    release, cancelled = th.Event(), []
+
+    def slow(value, cancel):
+        release.wait(5)
+        cancelled.append(cancel())
+        return value
+
+    results = []
+    latest = Latest(ctx.run_in_worker)
+    first = latest.start(slow, "old", cancellable=True, on_result=results.append)
+    second = latest.start(slow, "new", cancellable=True, on_result=results.append)
+    assert latest.job is second and first.discarded
+    release.set()
+    qtbot.waitUntil(lambda: not first.running and not second.running, timeout=5000)
+    assert results == ["new"] and sorted(cancelled) == [False, True] and not latest.running()
+
+
+def test_progress_is_delivered_on_the_gui_thread(qtbot, ctx):
+    def work(progress):
+        for i in range(3):
+            progress((i + 1) / 3)
+        return "done"
+
+    seen, results = [], []
+    ctx.run_in_worker(work, on_progress=lambda f: seen.append((f, threading.get_ident())), on_result=results.append)
+    qtbot.waitUntil(lambda: bool(results), timeout=5000)
+    assert [f for f, _ in seen] == pytest.approx([1 / 3, 2 / 3, 1.0])
+    assert {t for _, t in seen} == {threading.get_ident()}
+
+
+def test_the_context_re_emits_the_document_callbacks(qtbot, ctx):
+    with qtbot.waitSignals([ctx.photo_opened, ctx.photo_changed, ctx.history_changed]):
+        ctx.set_photo(_photo(), source=("x", 1))
+    assert ctx.photo is ctx.document.photo and ctx.undo_stack is ctx.document.history
+    with qtbot.waitSignals([ctx.photo_changed, ctx.history_changed]):
+        ctx.apply_edit(_photo(value=7), "Darken")
+    assert ctx.undo_stack.undo_text() == "Darken"

@@ -31,31 +31,31 @@ class DemoPanel(EditPanel):
 @pytest.fixture
 def window(qtbot, tmp_path, tiny_model_path, monkeypatch):
     Dialogs().install(monkeypatch)
-    monkeypatch.setattr("blurstudio.gui.window.panel_classes", lambda: [DemoPanel])
+    monkeypatch.setattr("blurstudio.gui.panel_dock.panel_classes", lambda: [DemoPanel])
     w = MainWindow(temporary_settings(tmp_path, model=str(tiny_model_path)))
     qtbot.addWidget(w)
     w.resize(900, 650)
     w.show()
-    w.load_panels()
+    w.edit_dock.load_panels()
     w.open_photo(make_photo(tmp_path / "p.png"))
-    qtbot.waitUntil(lambda: w.context.blurmap is not None and w.overlay_ready(), timeout=TIMEOUT)
+    qtbot.waitUntil(lambda: w.context.blurmap is not None and w.overlay.ready(), timeout=TIMEOUT)
     yield w
     w.shutdown()
 
 
 def test_panel_is_a_tab_and_previews_on_the_canvas(qtbot, window):
-    panel = window.panels[0]
-    assert window.panel_tabs.tabText(0) == "Demo" and isinstance(panel, DemoPanel)
+    panel = window.edit_dock.panels[0]
+    assert window.edit_dock.tabs.tabText(0) == "Demo" and isinstance(panel, DemoPanel)
     assert panel.activated == 0  # not at startup: the blur map shows first
-    window.panel_tabs.tabBarClicked.emit(0)  # the user picks the tab
+    window.edit_dock.tabs.tabBarClicked.emit(0)  # the user picks the tab
     assert panel.activated == 1
     ctx = window.context
     ctx.show_preview(np.zeros_like(ctx.photo))
     qtbot.waitUntil(lambda: window.canvas.preview_item.pyramid is not None, timeout=TIMEOUT)
     assert window.canvas.preview_item.isVisible() and not window.canvas.overlay_item.isVisible()
-    window.set_view_mode(ViewMode.SPLIT)
+    window.overlay.set_view_mode(ViewMode.SPLIT)
     assert window.canvas.preview_item.clip_left_of is not None
-    window.set_view_mode(ViewMode.OVERLAY)  # back to the blur map: the panel is left
+    window.overlay.set_view_mode(ViewMode.OVERLAY)  # back to the blur map: the panel is left
     assert ctx.preview is None and window.canvas.preview_item.pyramid is None
     assert window.canvas.overlay_item.isVisible()
 
@@ -65,12 +65,12 @@ def test_apply_edit_undo_redo_through_the_window(qtbot, window):
     before, blurmap = ctx.photo, ctx.blurmap
     ctx.apply_edit(255 - before, "Invert")
     assert window.isWindowModified() and ctx.blurmap is blurmap
-    assert window.undo_action.isEnabled() and "Invert" in window.undo_action.text()
-    window.undo_action.trigger()
+    assert window.menus.undo_action.isEnabled() and "Invert" in window.menus.undo_action.text()
+    window.menus.undo_action.trigger()
     assert ctx.photo is before and not window.isWindowModified()
-    window.redo_action.trigger()
+    window.menus.redo_action.trigger()
     assert np.array_equal(ctx.photo, 255 - before)
-    qtbot.waitUntil(lambda: window._pyramid_job is not None and not window._pyramid_job.running, timeout=TIMEOUT)
+    qtbot.waitUntil(lambda: not window._pyramid.running(), timeout=TIMEOUT)
 
 
 def test_brush_strokes_arrive_in_photo_coordinates(qtbot, window):
@@ -96,25 +96,25 @@ def test_switching_tabs_clears_preview_and_brush(qtbot, window, monkeypatch):
     ctx = window.context
     ctx.show_preview(np.zeros_like(ctx.photo))
     ctx.begin_brush(lambda e: None)
-    window.panel_tabs.tabBarClicked.emit(0)
-    window.leave_panel()  # e.g. the user toggled a class in the Blur map dock
+    window.edit_dock.tabs.tabBarClicked.emit(0)
+    window.edit_dock.leave_panel()  # e.g. the user toggled a class in the Blur map dock
     assert ctx.preview is None and ctx.brush_callback is None
 
 
 @pytest.mark.parametrize("panel_class", PANELS, ids=lambda c: c.__name__)
 def test_registered_panels_start_in_the_window(qtbot, tmp_path, tiny_model_path, monkeypatch, panel_class):
     dialogs = Dialogs().install(monkeypatch)
-    monkeypatch.setattr("blurstudio.gui.window.panel_classes", lambda: [panel_class])
+    monkeypatch.setattr("blurstudio.gui.panel_dock.panel_classes", lambda: [panel_class])
     w = MainWindow(temporary_settings(tmp_path, model=str(tiny_model_path)))
     qtbot.addWidget(w)
     # Only construction and activation are checked here: background jobs (e.g. JIT warm-ups) are not run.
     monkeypatch.setattr(w.context, "run_in_worker", lambda fn, *a, **k: None)
     w.show()
-    w.load_panels()
+    w.edit_dock.load_panels()
     try:
-        assert len(w.panels) == 1 and w.panel_tabs.tabText(0) == panel_class.title
-        w.panel_tabs.tabBarClicked.emit(0)  # activate without a photo: must not fail
-        w.leave_panel()
+        assert len(w.edit_dock.panels) == 1 and w.edit_dock.tabs.tabText(0) == panel_class.title
+        w.edit_dock.tabs.tabBarClicked.emit(0)  # activate without a photo: must not fail
+        w.edit_dock.leave_panel()
         assert not [c for c in dialogs.calls if c[0] in ("warning", "critical")]  # (each panel's own tests cover photos)
     finally:
         w.shutdown()

@@ -32,7 +32,7 @@ def dialogs(monkeypatch):
 @pytest.fixture(autouse=True)
 def no_edit_panels(monkeypatch):
     """These tests are about the window; the registered panels have tests of their own."""
-    monkeypatch.setattr("blurstudio.gui.window.panel_classes", lambda: [])
+    monkeypatch.setattr("blurstudio.gui.panel_dock.panel_classes", lambda: [])
 
 
 @pytest.fixture
@@ -46,7 +46,7 @@ def window(qtbot, tmp_path, tiny_model_path, dialogs):
 
 
 def _wait_for_map(qtbot, w):
-    qtbot.waitUntil(lambda: w.context.blurmap is not None and w.overlay_ready(), timeout=TIMEOUT)
+    qtbot.waitUntil(lambda: w.context.blurmap is not None and w.overlay.ready(), timeout=TIMEOUT)
 
 
 def _render(w) -> np.ndarray:
@@ -63,47 +63,47 @@ def test_open_detect_overlay_toggles_and_export_match_the_cli(qtbot, window, tmp
     photo = make_photo(tmp_path / "photo.png")
     window.open_photo(photo)
     _wait_for_map(qtbot, window)
-    result = window.last_result
+    result = window.detection.last_result
     assert result.worker_thread != threading.get_ident()  # the network ran off the GUI thread
     assert window.windowTitle().startswith("photo.png")
     assert window.canvas.overlay_item.isVisible() and window.canvas.overlay_item.pyramid is not None
-    assert "%" in window.controls.percent_labels[1].text()
-    assert "tiny" in window.model_label.text() and "CPU" in window.device_label.text()
+    assert "%" in window.overlay.controls.percent_labels[1].text()
+    assert "tiny" in window.detection.model_label.text() and "CPU" in window.detection.device_label.text()
 
     # Hovering shows the class probabilities under the cursor.
     from PySide6.QtCore import QPoint as _QPoint
 
     qtbot.mouseMove(window.canvas.viewport(), window.canvas.mapFromScene(20.0, 30.0))
     p = result.blurmap.probs[:, 30, 20]
-    text = window.controls.hover_label.text()
+    text = window.overlay.controls.hover_label.text()
     assert f"{p[1] * 100:.0f}%" in text and "x 20, y 30" in text
     qtbot.mouseMove(window.canvas.viewport(), _QPoint(1, 1))  # outside the photo
 
     # Make the map clearly visible so toggles and opacity have something to change.
-    window.set_opacity(0.9)
+    window.overlay.set_opacity(0.9)
     for i in range(3):
-        window.set_class_visible(i, True)
-    qtbot.waitUntil(window.overlay_ready, timeout=TIMEOUT)
+        window.overlay.set_class_visible(i, True)
+    qtbot.waitUntil(window.overlay.ready, timeout=TIMEOUT)
     with_overlay = _render(window)
-    window.set_view_mode(ViewMode.PHOTO)
+    window.overlay.set_view_mode(ViewMode.PHOTO)
     photo_only = _render(window)
     assert np.abs(with_overlay.astype(int) - photo_only.astype(int)).mean() > 5
-    window.set_view_mode(ViewMode.OVERLAY)
+    window.overlay.set_view_mode(ViewMode.OVERLAY)
     for i in range(3):
-        window.set_class_visible(i, False)
-    qtbot.waitUntil(window.overlay_ready, timeout=TIMEOUT)
+        window.overlay.set_class_visible(i, False)
+    qtbot.waitUntil(window.overlay.ready, timeout=TIMEOUT)
     assert np.abs(_render(window).astype(int) - photo_only.astype(int)).max() <= 2  # nothing tinted
-    window.set_class_visible(1, True)
-    window.set_class_visible(2, True)
-    qtbot.waitUntil(window.overlay_ready, timeout=TIMEOUT)
+    window.overlay.set_class_visible(1, True)
+    window.overlay.set_class_visible(2, True)
+    qtbot.waitUntil(window.overlay.ready, timeout=TIMEOUT)
     strong = _render(window)
-    window.set_opacity(0.2)
+    window.overlay.set_opacity(0.2)
     weak = _render(window)
     assert np.abs(strong.astype(int) - photo_only.astype(int)).mean() > np.abs(weak.astype(int) - photo_only.astype(int)).mean()
-    window.set_view_mode(ViewMode.SPLIT)
+    window.overlay.set_view_mode(ViewMode.SPLIT)
     split = _render(window)
     assert split.shape == weak.shape
-    window.set_view_mode(ViewMode.MAP)
+    window.overlay.set_view_mode(ViewMode.MAP)
     assert np.abs(_render(window).astype(int) - photo_only.astype(int)).mean() > 5
 
     # Export from the GUI and from the CLI: the same files with the same masks.
@@ -144,7 +144,7 @@ def test_result_is_cached_per_photo_and_settings(qtbot, window, tmp_path):
     qtbot.waitUntil(lambda: window.context.photo_path.name == "b.png" and window.context.blurmap is not None, timeout=TIMEOUT)
     window.open_photo(photo)
     qtbot.waitUntil(lambda: window.context.photo_path.name == "a.png" and window.context.blurmap is not None, timeout=TIMEOUT)
-    assert window.context.blurmap is first and window.time_label.text() == "cached"
+    assert window.context.blurmap is first and window.detection.time_label.text() == "cached"
 
 
 class SlowDetector:
@@ -175,12 +175,12 @@ def test_cancel_stops_a_running_detection(qtbot, window, tmp_path, monkeypatch):
     slow = SlowDetector()
     monkeypatch.setattr(DetectorCache, "get", lambda self, settings, device=None: slow)
     window.open_photo(make_photo(tmp_path / "p.png"))
-    qtbot.waitUntil(lambda: window.is_detecting() and window.progress_bar.value() > 0, timeout=TIMEOUT)
-    thread = window.detection
+    qtbot.waitUntil(lambda: window.detection.is_running() and window.detection.progress_bar.value() > 0, timeout=TIMEOUT)
+    job = window.detection.job
     assert window.cancel_button.isVisible()
-    window.cancel_action.trigger()
-    assert not window.is_detecting() and not window.progress_bar.isVisible()
-    assert thread.wait(5000)  # the worker stopped at its next check
+    window.menus.cancel_action.trigger()
+    assert not window.detection.is_running() and not window.detection.progress_bar.isVisible()
+    qtbot.waitUntil(lambda: not job.running, timeout=5000)  # the worker stopped at its next check
     assert window.context.blurmap is None and window.context.photo is not None
 
 
@@ -222,7 +222,7 @@ def test_a_worker_error_becomes_a_dialog_and_keeps_the_photo(qtbot, window, tmp_
     qtbot.waitUntil(lambda: bool(dialogs.calls), timeout=TIMEOUT)
     kind, title, text = dialogs.calls[0]
     assert "detection failed" in title.lower() and "the model exploded" in text
-    assert window.context.photo is not None and not window.is_detecting()
+    assert window.context.photo is not None and not window.detection.is_running()
 
 
 def test_a_corrupt_file_shows_an_error_and_keeps_the_open_photo(qtbot, window, tmp_path, dialogs):
@@ -250,7 +250,7 @@ def test_no_argument_start_shows_the_sample(qtbot, tmp_path, tiny_model_path, mo
         _wait_for_map(qtbot, w)
         assert w.context.photo_path == sample and w.windowTitle().startswith(sample.name)
         assert w.prefs.recent_files() == []  # the sample is not a "recent file"
-        qtbot.waitUntil(lambda: w._panels_loaded, timeout=TIMEOUT)  # after the first paint
+        qtbot.waitUntil(lambda: w.edit_dock.loaded, timeout=TIMEOUT)  # after the first paint
     finally:
         w.shutdown()
 
@@ -264,7 +264,7 @@ def test_missing_sample_and_missing_model_give_clear_notices(qtbot, tmp_path, mo
         assert w.banner.isVisible() and "no_such_model" in w.banner.text.text()
         w.open_photo(make_photo(tmp_path / "p.png"))  # photos still open without a model
         qtbot.waitUntil(lambda: w.context.photo is not None, timeout=TIMEOUT)
-        assert not w.is_detecting() and not dialogs.calls
+        assert not w.detection.is_running() and not dialogs.calls
     finally:
         w.shutdown()
 
@@ -273,16 +273,16 @@ def test_settings_persist_between_windows(qtbot, tmp_path, tiny_model_path, dial
     settings = temporary_settings(tmp_path, model=str(tiny_model_path))
     w = MainWindow(settings)
     qtbot.addWidget(w)
-    w.set_opacity(0.3)
-    w.set_class_visible(0, True)
-    w.set_view_mode(ViewMode.SPLIT)
+    w.overlay.set_opacity(0.3)
+    w.overlay.set_class_visible(0, True)
+    w.overlay.set_view_mode(ViewMode.SPLIT)
     w.prefs.add_recent_file(tmp_path / "x.png")
     w.shutdown()
     w2 = MainWindow(settings)
     qtbot.addWidget(w2)
-    assert w2.opacity == pytest.approx(0.3) and w2.visible == (True, True, True) and w2.view_mode == ViewMode.SPLIT
+    assert w2.overlay.opacity == pytest.approx(0.3) and w2.overlay.visible == (True, True, True) and w2.overlay.view_mode == ViewMode.SPLIT
     assert w2.prefs.recent_files()[0].endswith("x.png")
-    assert w2.detection_settings.model == str(tiny_model_path)
+    assert w2.detection.settings.model == str(tiny_model_path)
     w2.shutdown()
 
 
@@ -305,8 +305,8 @@ def test_drop_opens_a_photo_and_recent_files_remember_it(qtbot, window, tmp_path
     event = QDropEvent(QPointF(10, 10), Qt.DropAction.CopyAction, mime, Qt.MouseButton.LeftButton, Qt.KeyboardModifier.NoModifier)
     QApplication.sendEvent(target, event)
     qtbot.waitUntil(lambda: window.context.photo_path == photo, timeout=TIMEOUT)
-    window._fill_recent_menu()
-    assert window.recent_menu.actions()[0].text().endswith("dropped.png")
+    window.menus.fill_recent_menu()
+    assert window.menus.recent_menu.actions()[0].text().endswith("dropped.png")
     assert window.prefs.recent_files()[0] == str(photo.resolve())
 
 
@@ -317,16 +317,16 @@ def test_changing_settings_redetects_and_recolours(qtbot, window, tmp_path, tiny
     window.open_photo(make_photo(tmp_path / "p.png"))
     _wait_for_map(qtbot, window)
     first = window.context.blurmap
-    other_palette = [name for name in PALETTES if name != window.palette_name][0]
+    other_palette = [name for name in PALETTES if name != window.overlay.palette_name][0]
     window.apply_settings(DetectionSettings(model=str(tiny_model_path), device="cpu", max_side=64), other_palette)
-    qtbot.waitUntil(lambda: window.context.blurmap is not first and window.context.blurmap is not None and window.overlay_ready(), timeout=TIMEOUT)
+    qtbot.waitUntil(lambda: window.context.blurmap is not first and window.context.blurmap is not None and window.overlay.ready(), timeout=TIMEOUT)
     assert window.context.blurmap.meta["max_side"] == 64
-    assert window.controls.swatches[1].color.getRgb()[:3] == PALETTES[other_palette][1]
+    assert window.overlay.controls.swatches[1].color.getRgb()[:3] == PALETTES[other_palette][1]
     assert window.prefs.detection().max_side == 64 and window.prefs.qsettings.value("detection/device") == "cpu"
 
 
 def test_every_menu_action_that_does_something_has_a_shortcut(window):
-    table = dict(window.shortcut_table())
+    table = dict(window.menus.shortcut_table())
     for name in ("Open…", "Export Blur Masks…", "Undo", "Redo", "Settings…", "Overlay", "Map Only", "Photo Only",
                  "Before/After Split", "Show Motion Blur", "Zoom In", "Zoom Out", "Fit to Window", "Actual Size (100%)",
                  "Detect Blur", "Cancel Detection", "About Blur Studio", "Quit"):
@@ -358,12 +358,12 @@ def test_zoom_fit_actual_size_wheel_and_pan(qtbot, window, tmp_path):
     canvas = window.canvas
     fit = canvas.zoom()
     assert 0 < fit < 1  # a big photo is shrunk to fit
-    window.actual_size_action.trigger()
+    window.menus.actual_size_action.trigger()
     assert canvas.zoom() == pytest.approx(1.0)
-    window.zoom_in_action.trigger()
+    window.menus.zoom_in_action.trigger()
     assert canvas.zoom() == pytest.approx(1.25)
-    window.zoom_out_action.trigger()
-    window.zoom_out_action.trigger()
+    window.menus.zoom_out_action.trigger()
+    window.menus.zoom_out_action.trigger()
     assert canvas.zoom() == pytest.approx(0.8)
     centre = QPointF(canvas.viewport().width() / 2, canvas.viewport().height() / 2)
     wheel = QWheelEvent(centre, canvas.viewport().mapToGlobal(centre), QPoint(), QPoint(0, 120),
@@ -376,7 +376,7 @@ def test_zoom_fit_actual_size_wheel_and_pan(qtbot, window, tmp_path):
     qtbot.mouseMove(vp, pos=QPoint(200, 200))
     qtbot.mouseRelease(vp, Qt.MouseButton.LeftButton, pos=QPoint(200, 200))
     assert canvas.horizontalScrollBar().value() > before  # dragging left pans right
-    window.fit_action.trigger()
+    window.menus.fit_action.trigger()
     assert canvas.zoom() == pytest.approx(fit)
 
 

@@ -1,7 +1,5 @@
-"""Blur detection off the GUI thread: a QThread per run, detectors kept loaded, results cached.
-
-The worker owns every step that costs time in proportion to the photo (the network, upsampling,
-class fractions); the GUI thread only receives the finished BlurMap through a queued signal.
+"""Blur detection for the GUI, without Qt: the settings, `run_detection` (run in a worker by the
+`DetectionController`), detectors kept loaded and results cached.
 """
 
 from __future__ import annotations
@@ -10,12 +8,12 @@ import threading
 import time
 from collections import OrderedDict
 from dataclasses import dataclass, field
-from typing import Any, Hashable
+from typing import Any, Callable, Hashable
 
 import numpy as np
-from PySide6.QtCore import QThread, Signal
 
 from blurstudio.blurmap import BlurMap
+from blurstudio.errors import BlurStudioError
 
 CACHE_BYTES = 1_500_000_000  # blur maps kept in memory (a 24 MP map is ~290 MB)
 
@@ -93,75 +91,40 @@ class ResultCache:
         return len(self._items)
 
 
-class DetectionThread(QThread):
-    """One detection run. Signals are queued to the GUI thread; `cancel()` stops it between steps."""
-
-    progress = Signal(float)
-    succeeded = Signal(object)  # DetectionResult
-    failed = Signal(str)  # a message for the user
-    cancelled = Signal()
-    notice = Signal(str)
-
-    def __init__(self, photo: np.ndarray, settings: DetectionSettings, detectors: DetectorCache, parent=None) -> None:
-        super().__init__(parent)
-        self.photo = photo
-        self.settings = settings
-        self.detectors = detectors
-        self._cancel = threading.Event()
-        self.worker_thread_id: int | None = None  # for tests: where the network ran
-
-    def cancel(self) -> None:
-        self._cancel.set()
-
-    def run(self) -> None:  # the worker thread
-        self.worker_thread_id = threading.get_ident()
-        try:
-            from blurstudio.detect import Cancelled
-        except Exception as e:  # noqa: BLE001 - a broken install must become a message, not a crash
-            self.failed.emit(f"The detection engine could not be loaded: {e}")
-            return
-        try:
-            result = self._detect()
-        except Cancelled:
-            self.cancelled.emit()
-        except Exception as e:  # noqa: BLE001
-            if self._cancel.is_set():
-                self.cancelled.emit()
-            else:
-                self.failed.emit(_describe(e))
-        else:
-            if self._cancel.is_set():
-                self.cancelled.emit()
-            else:
-                self.succeeded.emit(result)
-        finally:
-            self.photo = None  # do not keep the pixels alive with a finished thread
-
-    def _detect(self) -> DetectionResult:
-        t0 = time.perf_counter()
-        detector = self.detectors.get(self.settings)
+def run_detection(photo: np.ndarray, settings: DetectionSettings, detectors: DetectorCache,
+                  progress: Callable[[float], None], cancel: Callable[[], bool]) -> DetectionResult | None:
+    """Detect blur in `photo`, in a worker thread; None when `cancel()` stopped it. Every step that
+    costs time in proportion to the photo (the network, upsampling, class fractions) runs here."""
+    try:
+        from blurstudio.detect import Cancelled  # torch is imported on first use, here
+    except Exception as e:  # noqa: BLE001 - a broken install must become a message, not a crash
+        raise BlurStudioError(f"The detection engine could not be loaded: {e}") from e
+    t0 = time.perf_counter()
+    try:
+        detector = detectors.get(settings)
         notice = ""
         try:
-            blurmap = detector(self.photo, progress=self.progress.emit, cancel=self._cancel.is_set)
+            blurmap = detector(photo, progress=progress, cancel=cancel)
         except Exception as e:  # noqa: BLE001
-            if detector.device.type == "cpu" or not is_out_of_memory(e):
+            if detector.device.type == "cpu" or not is_out_of_memory(e) or cancel():
                 raise
             _free_gpu_memory()
             notice = f"The GPU ({detector.device_name}) ran out of memory; this photo was analysed on the CPU instead."
-            self.notice.emit(notice)
-            detector = self.detectors.get(self.settings, device="cpu")
-            blurmap = detector(self.photo, progress=self.progress.emit, cancel=self._cancel.is_set)
-        fractions = blurmap.fractions()  # O(photo) numpy work: here, not on the GUI thread
-        return DetectionResult(
-            blurmap=blurmap,
-            fractions=fractions,
-            seconds=time.perf_counter() - t0,
-            device_name=detector.device_name,
-            model_name=detector.model_name,
-            card=dict(detector.card),
-            notice=notice,
-            worker_thread=threading.get_ident(),
-        )
+            detector = detectors.get(settings, device="cpu")
+            blurmap = detector(photo, progress=progress, cancel=cancel)
+    except Cancelled:
+        return None
+    fractions = blurmap.fractions()  # O(photo) numpy work: here, not on the GUI thread
+    return DetectionResult(
+        blurmap=blurmap,
+        fractions=fractions,
+        seconds=time.perf_counter() - t0,
+        device_name=detector.device_name,
+        model_name=detector.model_name,
+        card=dict(detector.card),
+        notice=notice,
+        worker_thread=threading.get_ident(),
+    )
 
 
 def _free_gpu_memory() -> None:
@@ -173,9 +136,9 @@ def _free_gpu_memory() -> None:
         pass
 
 
-def _describe(error: BaseException) -> str:
+def describe_error(error: BaseException) -> str:
+    """A message for the user: ours and ValueErrors say it all; others are named."""
     text = str(error) or type(error).__name__
-    name = type(error).__name__
-    if name in ("WeightsError", "ImageError", "ValueError"):
+    if isinstance(error, (BlurStudioError, ValueError)):
         return text
-    return f"{name}: {text}"
+    return f"{type(error).__name__}: {text}"

@@ -26,7 +26,7 @@ from PySide6.QtWidgets import (
 from blurstudio import __version__
 
 from .detection import DetectionSettings
-from .settings import PALETTES, WEIGHTS_DIR, bundled_models, model_available
+from .settings import PALETTES, WEIGHTS_DIR, bundled_models, is_weights_file, model_available
 
 DEVICES = (("auto", "Automatic (GPU if available)"), ("cpu", "CPU"), ("cuda", "NVIDIA GPU (CUDA)"), ("mps", "Apple GPU (MPS)"))
 WORKING_SIDES = (None, 384, 512, 640, 768, 1024, 1536, 2048)
@@ -60,7 +60,7 @@ class SettingsDialog(QDialog):
         index = self.model_combo.findData(detection.model)
         if index < 0:
             index = self.model_combo.findData(WEIGHTS_FILE)
-            if "/" in detection.model or detection.model.endswith(".pt"):
+            if is_weights_file(detection.model):
                 self.weights_edit.setText(detection.model)
         self.model_combo.setCurrentIndex(index)
         self.model_combo.currentIndexChanged.connect(self._update_weights_row)

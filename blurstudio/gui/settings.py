@@ -42,16 +42,33 @@ def bundled_models() -> list[str]:
     return sorted(p.stem for p in WEIGHTS_DIR.glob("*.pt") if p.with_suffix(".json").is_file())
 
 
+def is_weights_file(model: str) -> bool:
+    """The model setting is a path to a .pt file, not a bundled model's name."""
+    return "/" in model or "\\" in model or model.endswith(".pt")
+
+
 def model_path(model: str) -> Path:
     """A bundled model name or a weights path -> the .pt path."""
-    if "/" in model or "\\" in model or model.endswith(".pt"):
-        return Path(model)
-    return WEIGHTS_DIR / f"{model}.pt"
+    return Path(model) if is_weights_file(model) else WEIGHTS_DIR / f"{model}.pt"
+
+
+def model_display_name(model: str) -> str:
+    return Path(model).name if is_weights_file(model) else model
 
 
 def model_available(model: str) -> bool:
     path = model_path(model)
     return path.is_file() and path.with_suffix(".json").is_file()
+
+
+def missing_model_notice(model: str) -> str:
+    """What to tell the user when `model_available(model)` is False."""
+    if is_weights_file(model):
+        return f"The weights file {model} (or its .json model card) is missing, so blur cannot be detected."
+    return (
+        f"The bundled model “{model}” is not installed yet (resources/weights/{model}.pt). "
+        "Photos open normally; to detect blur, choose a weights file."
+    )
 
 
 def read_model_card(model: str) -> dict | None:
