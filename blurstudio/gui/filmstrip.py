@@ -1,0 +1,192 @@
+"""A filmstrip of a folder's photos with blur-verdict badges, a filter and background culling.
+
+Self-contained, so a window adds it with a few lines (File > Open Folder):
+
+    strip = FilmstripWidget(model="compact")
+    strip.photoSelected.connect(window.open_photo)      # Path of the chosen photo
+    strip.statusMessage.connect(window.statusBar().showMessage)
+    strip.open_folder(folder)
+
+Photos are culled in a background thread (`CullWorker`, the same `cull_batch.cull_photos` and cache
+as `blurstudio cull`, so a folder culled once opens instantly), in list order, so the first photos
+in view get their badges first. Left/Right arrow keys step through the photos; the chosen photo's
+verdict goes to the status bar. Qt only here; the numbers come from blurstudio.cull.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from pathlib import Path
+
+from PySide6.QtCore import QSize, QStandardPaths, Qt, QThread, Signal
+from PySide6.QtGui import QBrush, QColor, QIcon, QPixmap
+from PySide6.QtWidgets import (
+    QComboBox,
+    QHBoxLayout,
+    QLabel,
+    QListView,
+    QListWidget,
+    QListWidgetItem,
+    QVBoxLayout,
+    QWidget,
+)
+
+from blurstudio.cull import KEEPERS, VERDICTS, CullConfig, Verdict, decide
+from blurstudio.cull_batch import Result
+from blurstudio.images import is_image_path
+from blurstudio.report import BADGE
+
+FILTERS = {"All photos": None, "Keepers only": set(KEEPERS), "Hide camera shake": set(VERDICTS) - {"camera shake"},
+           "Hide blurred": set(VERDICTS) - {"camera shake", "missed focus"}}
+FILTERS.update({f"Only {v}": {v} for v in VERDICTS})
+PATH_ROLE = Qt.ItemDataRole.UserRole
+VERDICT_ROLE = Qt.ItemDataRole.UserRole + 1
+
+
+def cache_folder(folder: Path) -> Path:
+    """Per-folder culling cache under the user's cache location (never inside the photo folder)."""
+    base = QStandardPaths.writableLocation(QStandardPaths.StandardLocation.CacheLocation) or str(Path.home() / ".cache")
+    key = hashlib.sha1(str(folder.resolve()).encode()).hexdigest()[:16]
+    return Path(base) / "blurstudio-filmstrip" / key
+
+
+class CullWorker(QThread):
+    """Culls photos in the background; emits `culled(Result)` per photo and `failed(str)` if the
+    model cannot load. `stop()` ends it after the current photo."""
+
+    culled = Signal(object)
+    failed = Signal(str)
+
+    def __init__(self, paths: list[Path], out_dir: Path, model: str = "compact", device: str = "auto") -> None:
+        super().__init__()
+        self.paths, self.out_dir, self.model, self.device = paths, out_dir, model, device
+        self._stop = False
+
+    def stop(self) -> None:
+        self._stop = True
+
+    def run(self) -> None:
+        from blurstudio.cull_batch import Settings, cull_photos
+        from blurstudio.detect import Detector
+
+        try:
+            det = Detector(self.model, device=self.device)
+        except Exception as e:  # noqa: BLE001 - any load failure is shown, never a crash of the GUI
+            self.failed.emit(f"could not load the model: {e}")
+            return
+        settings = Settings(str(det.card.get("sha256") or det.model_name), det.max_side, det.scales, det.flip)
+        # workers=0: the GUI process stays one process; decoding is a small share next to the network.
+        for res in cull_photos(self.paths, det.predict_small, settings, self.out_dir, workers=0):
+            self.culled.emit(res)
+            if self._stop:
+                break
+
+
+class FilmstripWidget(QWidget):
+    photoSelected = Signal(object)  # Path
+    statusMessage = Signal(str)
+
+    def __init__(self, model: str = "compact", device: str = "auto", config: CullConfig | None = None,
+                 parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.model, self.device, self.config = model, device, config or CullConfig()
+        self.worker: CullWorker | None = None
+        self.verdicts: dict[Path, Verdict] = {}
+        self.list = QListWidget()
+        self.list.setViewMode(QListView.ViewMode.IconMode)
+        self.list.setFlow(QListView.Flow.LeftToRight)
+        self.list.setWrapping(False)
+        self.list.setIconSize(QSize(160, 110))
+        self.list.setMovement(QListView.Movement.Static)
+        self.list.setFixedHeight(170)
+        self.list.currentItemChanged.connect(self._current_changed)
+        self.filter = QComboBox()
+        self.filter.addItems(list(FILTERS))
+        self.filter.currentTextChanged.connect(self._apply_filter)
+        self.progress = QLabel("")
+        top = QHBoxLayout()
+        top.addWidget(QLabel("Show:"))
+        top.addWidget(self.filter)
+        top.addStretch(1)
+        top.addWidget(self.progress)
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(0, 0, 0, 0)
+        layout.addLayout(top)
+        layout.addWidget(self.list)
+
+    def open_folder(self, folder: str | Path) -> int:
+        """List the folder's photos and start culling them; returns how many there are."""
+        self.stop()
+        folder = Path(folder)
+        paths = sorted(p for p in folder.iterdir() if p.is_file() and is_image_path(p))
+        self.list.clear()
+        self.verdicts.clear()
+        for p in paths:
+            item = QListWidgetItem(p.name)
+            item.setData(PATH_ROLE, str(p))
+            item.setToolTip(str(p))
+            self.list.addItem(item)
+        self.progress.setText(f"0/{len(paths)} culled" if paths else "no photos")
+        if paths:
+            self.worker = CullWorker(paths, cache_folder(folder), self.model, self.device)
+            self.worker.culled.connect(self._culled)
+            self.worker.failed.connect(self.statusMessage)
+            self.worker.start()
+            self.list.setCurrentRow(0)
+        return len(paths)
+
+    def stop(self) -> None:
+        if self.worker is not None:
+            self.worker.stop()
+            self.worker.wait()
+            self.worker = None
+
+    def closeEvent(self, event) -> None:
+        self.stop()
+        super().closeEvent(event)
+
+    def _item(self, path: Path) -> QListWidgetItem | None:
+        for i in range(self.list.count()):
+            if self.list.item(i).data(PATH_ROLE) == str(path):
+                return self.list.item(i)
+        return None
+
+    def _culled(self, res: Result) -> None:
+        item = self._item(res.path)
+        if item is None:
+            return
+        if res.error:
+            item.setText(f"{res.path.name}\nnot read")
+            item.setToolTip(res.error)
+        else:
+            v = decide(res.measures, self.config)
+            self.verdicts[res.path] = v
+            item.setData(VERDICT_ROLE, v.verdict)
+            item.setText(f"{v.verdict} · {v.score}")
+            item.setBackground(QBrush(QColor(BADGE[v.verdict])))
+            item.setForeground(QBrush(QColor("white")))
+            item.setToolTip(f"{res.path.name}: {v.reason}")
+            thumb = self.worker.out_dir / "thumbs" / f"{res.photo_id}.jpg" if self.worker else None
+            if thumb is not None and thumb.is_file():
+                item.setIcon(QIcon(QPixmap(str(thumb))))
+        self.progress.setText(f"{len(self.verdicts)}/{self.list.count()} culled")
+        self._apply_filter(self.filter.currentText())
+        if item is self.list.currentItem():
+            self._current_changed(item, None)
+
+    def _apply_filter(self, name: str) -> None:
+        allowed = FILTERS.get(name)
+        for i in range(self.list.count()):
+            item = self.list.item(i)
+            verdict = item.data(VERDICT_ROLE)
+            # Photos not culled yet stay visible: hiding them would make the strip jump as badges arrive.
+            item.setHidden(allowed is not None and verdict is not None and verdict not in allowed)
+
+    def _current_changed(self, item: QListWidgetItem | None, _previous) -> None:
+        if item is None:
+            return
+        path = Path(item.data(PATH_ROLE))
+        v = self.verdicts.get(path)
+        self.statusMessage.emit(f"{path.name}: {v.verdict} (keeper score {v.score}): {v.reason}" if v
+                                else f"{path.name}: not culled yet")
+        self.photoSelected.emit(path)
