@@ -185,3 +185,13 @@ def test_worker_processes_give_the_same_verdicts(tmp_path, tiny_model_path):
         assert (a.sharp, a.motion, a.defocus, a.subject_box) == (b.sharp, b.motion, b.defocus, b.subject_box)
         assert a.blur_radius == pytest.approx(b.blur_radius, rel=1e-3, abs=1e-4)
     assert parallel[shoot / "bad.jpg"].error and "bad.jpg" in parallel[shoot / "bad.jpg"].error
+
+
+def test_reduced_jpeg_decoding_keeps_the_long_side(tmp_path):
+    from blurstudio.images import read_image
+
+    img = np.random.default_rng(0).integers(0, 255, (1000, 1600, 3), dtype=np.uint8)
+    cv2.imwrite(str(tmp_path / "big.jpg"), img)
+    small = read_image(tmp_path / "big.jpg", reduce_to=300)
+    assert small.shape == (250, 400, 3)  # 1/4 scale: the smallest DCT scale with a long side >= 300
+    assert read_image(tmp_path / "big.jpg", reduce_to=2000).shape == img.shape
