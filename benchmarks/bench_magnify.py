@@ -69,7 +69,8 @@ def child(args: argparse.Namespace) -> None:
 
     cv2.setNumThreads(args.threads)
     from blurstudio.blurmap import BlurMap
-    from blurstudio.edit.magnify import PREVIEW_PIXELS, Magnifier, _calibration
+    from blurstudio.edit.defocus import _calibration
+    from blurstudio.edit.magnify import PREVIEW_PIXELS, Magnifier, MagnifySettings
 
     photo = np.load(args.photo)
     blurmap = BlurMap(np.load(args.probs))
@@ -88,7 +89,7 @@ def child(args: argparse.Namespace) -> None:
         runs = []
         for i in range(args.repeats + 1):
             amount = args.amounts[i % len(args.amounts)]
-            _, wall, cpu = timed(lambda: magnifier.render(amount, "circle", 1.0, max_pixels=PREVIEW_PIXELS))
+            _, wall, cpu = timed(lambda: magnifier.render(MagnifySettings(amount, "circle", 1.0), max_pixels=PREVIEW_PIXELS))
             runs.append([wall, cpu])
         result["preview_first"] = runs[0]
         result["preview"] = runs[1:]
@@ -96,7 +97,7 @@ def child(args: argparse.Namespace) -> None:
         runs = []
         for amount in args.amounts:
             for _ in range(args.repeats):
-                _, wall, cpu = timed(lambda: magnifier.render(amount, "hexagon", 2.0))
+                _, wall, cpu = timed(lambda: magnifier.render(MagnifySettings(amount, "hexagon", 2.0)))
                 runs.append([amount, wall, cpu])
         result["full"] = runs
     result["peak_rss_mb"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024

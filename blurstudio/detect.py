@@ -11,27 +11,28 @@ from __future__ import annotations
 import os
 import time
 from pathlib import Path
-from typing import Callable, Sequence
+from typing import Sequence
 
 import cv2
 import numpy as np
 import torch
 
 from .blurmap import BlurMap
-from .progress import Cancel, Progress, Reporter
+from .errors import Cancelled
 from .model import STRIDE, BlurNet, BlurNetEnsemble, load_model, normalise
+from .ops.colour import grey
+from .ops.guided import fit_radius, guided_coefficients
+from .ops.photo import to_photo
+from .ops.resample import STRIP_PIXELS, strip_rows
+from .progress import Cancel, Progress, Reporter
+
+__all__ = ["Cancelled", "Detector", "device_label", "guided_upsample", "pick_device"]
 
 DEFAULT_MAX_SIDE = 640
 TILE = 1024  # network input tile side when the working image is larger than this
 TILE_OVERLAP = 128  # blended overlap between tiles
-STRIP_PIXELS = 2_000_000  # full-resolution pixels per upsampling strip
 GUIDE_RADIUS = 4  # guided-filter radius at working resolution (pixels)
 GUIDE_EPS = 1e-3  # guided-filter regularisation (guide intensities in [0, 1])
-
-
-
-class Cancelled(Exception):
-    """Raised when the cancel callable returned True."""
 
 
 def pick_device(device: str | torch.device = "auto") -> torch.device:
@@ -118,17 +119,17 @@ class Detector:
 
     def __call__(self, image: np.ndarray, progress: Progress | None = None, cancel: Cancel | None = None) -> BlurMap:
         """(H, W, 3) uint8 RGB photo -> BlurMap with probabilities at full resolution."""
-        image = _as_rgb8(image)
-        report = Reporter(progress, cancel, Cancelled("blur detection was cancelled"))
+        image = to_photo(image)
+        report = Reporter(progress, cancel, "blur detection")
         t0 = time.perf_counter()
         h, w = image.shape[:2]
         wh, ww = self.working_size(h, w)
         small = image if (wh, ww) == (h, w) else cv2.resize(image, (ww, wh), interpolation=cv2.INTER_AREA)
         t1 = time.perf_counter()
         report(0.02)
-        probs_small = self.predict_small(small, lambda f: report(0.02 + 0.58 * f))
+        probs_small = self.predict_small(small, report.part(0.02, 0.6))
         t2 = time.perf_counter()
-        probs = guided_upsample(probs_small, small, image, lambda f: report(0.6 + 0.4 * f))
+        probs = guided_upsample(probs_small, small, image, report.part(0.6, 1.0))
         t3 = time.perf_counter()
         report(1.0, check=False)
         meta = {
@@ -234,49 +235,6 @@ def _ramp(n: int, overlap: int) -> np.ndarray:
     return np.clip(r, 1e-3, 1.0)
 
 
-def _as_rgb8(image: np.ndarray) -> np.ndarray:
-    a = np.asarray(image)
-    if a.ndim == 2:
-        a = np.repeat(a[..., None], 3, axis=2)
-    if a.ndim != 3 or a.shape[2] not in (3, 4):
-        raise ValueError(f"expected an (H, W, 3) RGB photo, got an array of shape {a.shape}")
-    a = a[..., :3]
-    if a.dtype != np.uint8:
-        if np.issubdtype(a.dtype, np.floating):
-            a = np.clip(a * 255.0 + 0.5, 0, 255).astype(np.uint8)  # floats are taken as [0, 1]
-        else:
-            raise ValueError(f"expected a uint8 photo, got {a.dtype}")
-    if a.shape[0] < 1 or a.shape[1] < 1:
-        raise ValueError(f"photo has no pixels (shape {a.shape})")
-    return np.ascontiguousarray(a)
-
-
-def _grey(rgb: np.ndarray) -> np.ndarray:
-    return cv2.cvtColor(rgb, cv2.COLOR_RGB2GRAY).astype(np.float32) * (1.0 / 255.0)
-
-
-def _box(a: np.ndarray, r: int) -> np.ndarray:
-    return cv2.boxFilter(a, -1, (2 * r + 1, 2 * r + 1), normalize=True, borderType=cv2.BORDER_REFLECT)
-
-
-def guided_coefficients(probs: np.ndarray, guide: np.ndarray, radius: int = GUIDE_RADIUS, eps: float = GUIDE_EPS):
-    """Guided-filter coefficients (mean_a, mean_b), each (3, h, w), for a greyscale guide in [0, 1]."""
-    r = max(1, min(radius, (min(guide.shape) - 1) // 2)) if min(guide.shape) > 2 else 0
-    if r == 0:  # too small to filter: identity (a = 0, b = p)
-        return np.zeros_like(probs), probs.copy()
-    mean_i = _box(guide, r)
-    var_i = _box(guide * guide, r) - mean_i * mean_i
-    a = np.empty_like(probs)
-    b = np.empty_like(probs)
-    for k in range(probs.shape[0]):
-        mean_p = _box(probs[k], r)
-        cov_ip = _box(guide * probs[k], r) - mean_i * mean_p
-        ak = cov_ip / (var_i + eps)
-        a[k] = _box(ak, r)
-        b[k] = _box(mean_p - ak * mean_i, r)
-    return a, b
-
-
 def guided_upsample(
     probs_small: np.ndarray,
     small: np.ndarray,
@@ -289,10 +247,15 @@ def guided_upsample(
     Returns (3, H, W) float32 probabilities that sum to 1."""
     h, w = probs_small.shape[1:]
     H, W = image.shape[:2]
-    a, b = guided_coefficients(probs_small, _grey(small))
+    guide_small = grey(small)
+    r = fit_radius(GUIDE_RADIUS, guide_small.shape)
+    if r == 0:  # too small to filter: identity (a = 0, b = p)
+        a, b = np.zeros_like(probs_small), probs_small.copy()
+    else:
+        a, b = guided_coefficients(guide_small, probs_small, r, GUIDE_EPS)
     coeffs = np.concatenate([a, b])  # (6, h, w): a for the 3 classes, then b
     out = np.empty((3, H, W), np.float32)
-    rows = max(8, strip_pixels // max(W, 1))
+    rows = strip_rows(W, strip_pixels)
     # Bilinear source rows for every output row (half-pixel centres, as cv2.resize).
     sy = np.clip((np.arange(H, dtype=np.float64) + 0.5) * (h / H) - 0.5, 0, h - 1)
     y0 = np.floor(sy).astype(np.int64)
@@ -301,7 +264,7 @@ def guided_upsample(
     for r0 in range(0, H, rows):
         r1 = min(H, r0 + rows)
         n = r1 - r0
-        guide = _grey(image[r0:r1])
+        guide = grey(image[r0:r1])
         total = np.zeros((n, W), np.float32)
         for k in range(3):
             planes = []

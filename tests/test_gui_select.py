@@ -7,7 +7,8 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from blurstudio.edit import selection as S
+from blurstudio.edit import matte as Mt
+from blurstudio.edit import scribbles as Sc
 from blurstudio.gui.panels import PANELS, BrushEvent, EditorContext
 from blurstudio.gui.panels.select import SelectPanel
 
@@ -70,11 +71,11 @@ def test_brush_strokes_with_undo_and_redo(qtbot, setup):
     assert ctx.selection[60, 80] > 0.9  # the object's centre
     panel.brush.setChecked(True)
     assert ctx.brush_callback is not None
-    panel.brush_modes.button(S.SCRIBBLE_OUTSIDE).setChecked(True)
+    panel.brush_modes.button(Sc.SCRIBBLE_OUTSIDE).setChecked(True)
     panel.brush_size.setValue(1)
     for phase, x in (("press", 70), ("move", 80), ("release", 90)):
         ctx.deliver_brush(BrushEvent(phase, x, 60))
-    assert panel.scribbles[60, 80] == S.SCRIBBLE_OUTSIDE and panel.strokes.count() == 1
+    assert panel.scribbles[60, 80] == Sc.SCRIBBLE_OUTSIDE and panel.strokes.count() == 1
     _wait_full(qtbot, panel)
     assert ctx.selection[60, 80] == 0.0
 
@@ -89,11 +90,11 @@ def test_brush_strokes_with_undo_and_redo(qtbot, setup):
     # erasing (Alt / right button) removes strokes; clear removes all, as one undoable step
     for phase in ("press", "release"):
         ctx.deliver_brush(BrushEvent(phase, 70, 60, erase=True))
-    assert panel.scribbles[60, 70] == S.SCRIBBLE_NONE and panel.scribbles[60, 85] == S.SCRIBBLE_OUTSIDE
+    assert panel.scribbles[60, 70] == Sc.SCRIBBLE_NONE and panel.scribbles[60, 85] == Sc.SCRIBBLE_OUTSIDE
     panel.clear_strokes()
     assert not panel.scribbles.any()
     panel.undo_button.click()
-    assert panel.scribbles[60, 85] == S.SCRIBBLE_OUTSIDE
+    assert panel.scribbles[60, 85] == Sc.SCRIBBLE_OUTSIDE
 
     panel.brush.setChecked(False)
     assert ctx.brush_callback is None
@@ -112,7 +113,7 @@ def test_save_matte_cutout_and_copy(qtbot, setup, tmp_path):
     with Image.open(matte) as im:
         m = np.asarray(im)
     assert m.dtype == np.uint16 and m.shape == photo.shape[:2]
-    assert np.array_equal(m, S.alpha_image(ctx.selection, 16))
+    assert np.array_equal(m, Mt.alpha_image(ctx.selection, 16))
 
     cut = tmp_path / "c.png"
     assert panel.save_cutout_to(cut) is not None
@@ -136,7 +137,7 @@ def test_save_matte_cutout_and_copy(qtbot, setup, tmp_path):
 def test_new_photo_resets_strokes(qtbot, setup):
     ctx, panel, _, _ = setup
     panel.activate()
-    panel.scribbles[10:20, 10:20] = S.SCRIBBLE_INSIDE
+    panel.scribbles[10:20, 10:20] = Sc.SCRIBBLE_INSIDE
     panel.strokes_changed()
     photo, _, blurmap = make_scene(60, 80)
     ctx.set_photo(photo)

@@ -136,7 +136,7 @@ def test_blur_radius_colour_view():
 def test_amount_one_leaves_the_photo_unchanged():
     photo, blurmap = _half_sharp_scene()
     assert np.array_equal(M.magnify(photo, blurmap, amount=1.0), photo)
-    assert np.array_equal(M.Magnifier(photo, blurmap).render(1.0, highlight_boost=3.0), photo)
+    assert np.array_equal(M.Magnifier(photo, blurmap).render(M.MagnifySettings(1.0, highlight_boost=3.0)), photo)
 
 
 def test_sharp_pixels_away_from_edges_are_unchanged():
@@ -152,7 +152,7 @@ def test_high_frequency_energy_falls_monotonically_with_amount():
     photo, blurmap = _half_sharp_scene()
     m = M.Magnifier(photo, blurmap)
     region = slice(8, -8), slice(120, -8)
-    energies = [_high_frequency_energy(m.render(a)[region]) for a in (1.0, 1.5, 2.0, 3.0, 4.0)]
+    energies = [_high_frequency_energy(m.render(M.MagnifySettings(a))[region]) for a in (1.0, 1.5, 2.0, 3.0, 4.0)]
     assert all(a > b for a, b in zip(energies, energies[1:])), energies
 
 
@@ -166,10 +166,10 @@ def test_highlights_bloom_with_boost_and_bokeh_shape_matters():
     blurmap = BlurMap.from_labels(np.full((h, w), DEFOCUS, np.uint8))
     m = M.Magnifier(photo, blurmap)
     spot = slice(18, 44), slice(8, 34)
-    plain = m.render(4.0, "circle", 0.0)[spot].astype(float)
-    boosted = m.render(4.0, "circle", 6.0)[spot].astype(float)
+    plain = m.render(M.MagnifySettings(4.0, "circle", 0.0))[spot].astype(float)
+    boosted = m.render(M.MagnifySettings(4.0, "circle", 6.0))[spot].astype(float)
     assert boosted.sum() > plain.sum() * 1.02 and boosted.max() > plain.max()
-    hexagon = m.render(4.0, "hexagon", 6.0)[spot].astype(float)
+    hexagon = m.render(M.MagnifySettings(4.0, "hexagon", 6.0))[spot].astype(float)
     assert np.abs(hexagon - boosted).max() > 2  # a differently shaped disc
 
 
@@ -204,7 +204,7 @@ def _disk_scene(h=160, w=160, radius=40):
 def test_no_subject_colour_bleeds_past_the_matte_edge(use_selection):
     photo, blurmap, alpha = _disk_scene()
     m = M.Magnifier(photo, blurmap, selection=alpha if use_selection else None)
-    out = m.render(4.0, highlight_boost=3.0)
+    out = m.render(M.MagnifySettings(4.0, highlight_boost=3.0))
     outside = m.matte == 0
     assert outside.sum() > 0.5 * outside.size
     redness = out[..., 0].astype(int) - out[..., 1:].min(axis=2).astype(int)
@@ -217,7 +217,7 @@ def test_no_subject_colour_bleeds_past_the_matte_edge(use_selection):
 def test_preview_is_reduced_and_consistent():
     photo, blurmap = _half_sharp_scene(h=200, w=300)
     m = M.Magnifier(photo, blurmap)
-    preview = m.render(2.0, max_pixels=15_000)
+    preview = m.render(M.MagnifySettings(2.0), max_pixels=15_000)
     assert preview.shape[0] * preview.shape[1] <= 15_500 and abs(preview.shape[1] / preview.shape[0] - 1.5) < 0.05
     assert m.blur_radius(15_000).shape == preview.shape[:2]
     assert m.blur_radius_image(15_000).shape == preview.shape
@@ -226,8 +226,8 @@ def test_preview_is_reduced_and_consistent():
 def test_preview_matches_the_full_render_downscaled():
     photo, blurmap = _half_sharp_scene(h=240, w=320)
     m = M.Magnifier(photo, blurmap)
-    full = m.render(3.0, "hexagon", 2.0)
-    preview = m.render(3.0, "hexagon", 2.0, max_pixels=240 * 320 // 4)
+    full = m.render(M.MagnifySettings(3.0, "hexagon", 2.0))
+    preview = m.render(M.MagnifySettings(3.0, "hexagon", 2.0), max_pixels=240 * 320 // 4)
     down = cv2.resize(full, (preview.shape[1], preview.shape[0]), interpolation=cv2.INTER_AREA)
     assert _psnr(preview, down) >= 35.0  # what the slider shows is what Apply / Export give
 

@@ -13,6 +13,8 @@ import pytest
 
 from blurstudio.blurmap import BlurMap
 from blurstudio.cli import main
+from blurstudio.edit import matte as Mt
+from blurstudio.edit import scribbles as Sc
 from blurstudio.edit import selection as S
 
 
@@ -112,12 +114,12 @@ def test_trimap_band_specks_and_thin_parts():
     prob[5:7, 5:7] = 1.0  # a speck
     prob[50, 50] = 0.0  # a pin hole
     trimap = S.make_trimap(prob, 0.5, radius=5, min_area=20)
-    assert trimap[6, 6] == S.OUTSIDE  # speck removed
-    assert trimap[50, 50] == S.INSIDE  # hole filled
-    assert trimap[80, 50] == S.UNKNOWN  # on the disk's edge (y = 80)
-    assert trimap[72, 50] == S.INSIDE and trimap[88, 50] == S.OUTSIDE  # 8 pixels either side
-    assert (trimap[47:53, 90] == S.INSIDE).any()  # the bar's centre line stays known
-    assert set(np.unique(trimap)) <= {S.OUTSIDE, S.UNKNOWN, S.INSIDE}
+    assert trimap[6, 6] == Sc.OUTSIDE  # speck removed
+    assert trimap[50, 50] == Sc.INSIDE  # hole filled
+    assert trimap[80, 50] == Sc.UNKNOWN  # on the disk's edge (y = 80)
+    assert trimap[72, 50] == Sc.INSIDE and trimap[88, 50] == Sc.OUTSIDE  # 8 pixels either side
+    assert (trimap[47:53, 90] == Sc.INSIDE).any()  # the bar's centre line stays known
+    assert set(np.unique(trimap)) <= {Sc.OUTSIDE, Sc.UNKNOWN, Sc.INSIDE}
 
 
 def test_unknown_band_scales_with_photo_size():
@@ -126,7 +128,7 @@ def test_unknown_band_scales_with_photo_size():
         photo, _, blurmap = make_scene(h, w)
         sel = S.select(photo, blurmap, "sharp", working_pixels=10**7)
         assert sel.scale == 1.0
-        fractions.append(float((sel.trimap == S.UNKNOWN).mean()))
+        fractions.append(float((sel.trimap == Sc.UNKNOWN).mean()))
     # band width and edge length both grow with the side, so the band's share of the photo stays put
     assert fractions[1] == pytest.approx(fractions[0], rel=0.3)
 
@@ -147,8 +149,8 @@ def test_scribbles_change_the_result_where_drawn():
     photo, mask, blurmap = make_scene(shift=0)
     base = S.select(photo, blurmap, "sharp").alpha
     scribbles = np.zeros(mask.shape, np.uint8)
-    scribbles[85:95, 110:130] = S.SCRIBBLE_OUTSIDE  # inside the object
-    scribbles[5:15, 5:25] = S.SCRIBBLE_INSIDE  # on the background
+    scribbles[85:95, 110:130] = Sc.SCRIBBLE_OUTSIDE  # inside the object
+    scribbles[5:15, 5:25] = Sc.SCRIBBLE_INSIDE  # on the background
     alpha = S.select(photo, blurmap, "sharp", scribbles=scribbles).alpha
     assert base[85:95, 110:130].min() > 0.9 and alpha[85:95, 110:130].max() == 0.0
     assert base[5:15, 5:25].max() < 0.1 and alpha[5:15, 5:25].min() == 1.0
@@ -166,7 +168,7 @@ def test_unknown_scribble_lets_the_matting_fix_a_wrong_blur_map():
     assert not mask[150:175, 10:40].any()
     before = S.select(photo, wrong, "sharp").alpha[155:170, 15:35].mean()
     scribbles = np.zeros(mask.shape, np.uint8)
-    scribbles[145:180, 5:45] = S.SCRIBBLE_UNKNOWN
+    scribbles[145:180, 5:45] = Sc.SCRIBBLE_UNKNOWN
     after = S.select(photo, wrong, "sharp", scribbles=scribbles).alpha[155:170, 15:35].mean()
     assert before > 0.9 and after < 0.1
 
@@ -174,7 +176,7 @@ def test_unknown_scribble_lets_the_matting_fix_a_wrong_blur_map():
 def test_thin_strokes_survive_the_working_scale():
     photo, mask, blurmap = make_scene(360, 480, shift=0, seed=2)
     scribbles = np.zeros(mask.shape, np.uint8)
-    scribbles[20, 20:200] = S.SCRIBBLE_INSIDE  # one pixel thick at full resolution
+    scribbles[20, 20:200] = Sc.SCRIBBLE_INSIDE  # one pixel thick at full resolution
     sel = S.select(photo, blurmap, "sharp", scribbles=scribbles, working_pixels=30_000)
     assert sel.scale < 0.5
     assert (sel.alpha[20, 20:200] == 1.0).all()
@@ -206,7 +208,7 @@ def test_all_one_class_gives_a_full_or_empty_selection():
 
 def test_no_confident_pixels_falls_back_to_the_blur_map():
     photo, _, blurmap = make_scene(60, 80)
-    scribbles = np.full((60, 80), S.SCRIBBLE_UNKNOWN, np.uint8)
+    scribbles = np.full((60, 80), Sc.SCRIBBLE_UNKNOWN, np.uint8)
     sel = S.select(photo, blurmap, "sharp", scribbles=scribbles)
     assert "anchor" in sel.message
     assert np.array_equal(sel.alpha > 0.5, blurmap.probs[0] >= 0.5)
@@ -262,7 +264,7 @@ def test_cancel_and_progress():
     seen = []
     S.select(photo, blurmap, progress=seen.append)
     assert seen[-1] == 1.0 and seen == sorted(seen)
-    with pytest.raises(S.SelectionCancelled):
+    with pytest.raises(S.Cancelled):
         S.select(photo, blurmap, cancel=lambda: True)
 
 
@@ -272,9 +274,9 @@ def test_cancel_and_progress():
 def test_cutout_removes_the_background_colour_from_soft_edges():
     photo, mask, blurmap = make_scene(shift=0)
     alpha = S.select(photo, blurmap, "sharp").alpha
-    rgba = S.cutout(photo, alpha)
+    rgba = Mt.cutout(photo, alpha)
     assert rgba.shape == photo.shape[:2] + (4,) and rgba.dtype == np.uint8
-    assert np.array_equal(rgba[..., 3], S.alpha_image(alpha))
+    assert np.array_equal(rgba[..., 3], Mt.alpha_image(alpha))
     soft = (alpha > 0.1) & (alpha < 0.9)
     assert soft.sum() > 50
     # the object is warm (blue/red ~ 0.33), the background cool: the estimate is warmer than the photo
@@ -287,18 +289,18 @@ def test_cutout_removes_the_background_colour_from_soft_edges():
 def test_foreground_at_reduced_scale_matches_full_scale():
     photo, _, blurmap = make_scene(shift=0)
     alpha = S.select(photo, blurmap, "sharp").alpha
-    full = S.estimate_foreground(photo, alpha).astype(np.float32)
-    reduced = S.estimate_foreground(photo, alpha, working_pixels=10_000).astype(np.float32)
+    full = Mt.estimate_foreground(photo, alpha).astype(np.float32)
+    reduced = Mt.estimate_foreground(photo, alpha, working_pixels=10_000).astype(np.float32)
     soft = (alpha > 0.2) & (alpha < 0.8)
     assert np.abs(full[soft] - reduced[soft]).mean() < 25
 
 
 def test_alpha_image_bits():
     alpha = np.array([[0.0, 0.5, 1.0]], np.float32)
-    assert S.alpha_image(alpha, 8).tolist() == [[0, 128, 255]] and S.alpha_image(alpha, 8).dtype == np.uint8
-    assert S.alpha_image(alpha, 16).tolist() == [[0, 32768, 65535]] and S.alpha_image(alpha, 16).dtype == np.uint16
+    assert Mt.alpha_image(alpha, 8).tolist() == [[0, 128, 255]] and Mt.alpha_image(alpha, 8).dtype == np.uint8
+    assert Mt.alpha_image(alpha, 16).tolist() == [[0, 32768, 65535]] and Mt.alpha_image(alpha, 16).dtype == np.uint16
     with pytest.raises(ValueError):
-        S.alpha_image(alpha, 12)
+        Mt.alpha_image(alpha, 12)
 
 
 def test_previews():
@@ -306,19 +308,19 @@ def test_previews():
     photo = rng.integers(0, 256, (40, 60, 3), dtype=np.uint8)
     alpha = np.zeros((40, 60), np.float32)
     alpha[:, 30:] = 1.0
-    for mode in S.PREVIEW_MODES:
-        out = S.preview(photo, alpha, mode, strip_pixels=500)  # several strips
+    for mode in Mt.PREVIEW_MODES:
+        out = Mt.preview(photo, alpha, mode, strip_pixels=500)  # several strips
         assert out.shape == photo.shape and out.dtype == np.uint8
-    assert np.array_equal(S.preview(photo, alpha, "black")[:, 30:], photo[:, 30:])
-    assert (S.preview(photo, alpha, "black")[:, :30] == 0).all()
-    assert (S.preview(photo, alpha, "white")[:, :30] == 255).all()
-    board = S.preview(photo, alpha, "checkerboard", checker=4)
+    assert np.array_equal(Mt.preview(photo, alpha, "black")[:, 30:], photo[:, 30:])
+    assert (Mt.preview(photo, alpha, "black")[:, :30] == 0).all()
+    assert (Mt.preview(photo, alpha, "white")[:, :30] == 255).all()
+    board = Mt.preview(photo, alpha, "checkerboard", checker=4)
     assert set(np.unique(board[:, :30])) == {204, 255} and board[0, 0, 0] != board[0, 4, 0]
-    overlay = S.preview(photo, alpha, "overlay")
+    overlay = Mt.preview(photo, alpha, "overlay")
     assert np.array_equal(overlay[:, 30:], photo[:, 30:]) and not np.array_equal(overlay[:, :30], photo[:, :30])
-    assert (S.preview(photo, alpha, "alpha")[:, 30:] == 255).all()
+    assert (Mt.preview(photo, alpha, "alpha")[:, 30:] == 255).all()
     with pytest.raises(ValueError, match="mode"):
-        S.preview(photo, alpha, "sepia")
+        Mt.preview(photo, alpha, "sepia")
 
 
 def test_module_does_not_import_qt_or_pymatting():

@@ -1,16 +1,18 @@
 """Helpers shared by the subcommands: finding input photos, a terminal progress bar, the checks of
-inputs and outputs (done before any heavy import or work, so a mistake costs nothing), and the
-one way a command reports a failure."""
+inputs and outputs (done before any heavy import or work, so a mistake costs nothing), the one way
+a command reports a failure, and the one path of the edit commands (`add_edit_options`, `run_edit`)."""
 
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import glob
 import os
 import sys
 import time
+from dataclasses import dataclass
 from pathlib import Path
-from typing import TextIO
+from typing import Any, Callable, TextIO
 
 from ..errors import ImageError
 from ..images import check_name_length, check_regular_file, check_writable, is_image_path, same_file
@@ -204,3 +206,113 @@ def blur_map_for(args: argparse.Namespace, photo) -> tuple:
     except (ValueError, RuntimeError, MemoryError) as e:
         raise CommandFailed(f"{args.photo}: detection failed ({e})") from None
     return blurmap, f"{detector.model_name} on {detector.device_name}"
+
+
+# --- the edit commands: select, magnify, deblur -------------------------------------------------
+
+
+def add_settings(parser: argparse.ArgumentParser, settings_class: type) -> None:
+    """One option per field of a settings class (edit/settings.py): its name, range or choices,
+    default and help come from the field, so the command accepts what the GUI's controls do."""
+    for f in dataclasses.fields(settings_class):
+        flag = "--" + f.name.replace("_", "-")
+        help = f.metadata["help"]
+        if "choices" in f.metadata:
+            parser.add_argument(flag, choices=f.metadata["choices"], default=f.default,
+                                help=f"{help} (default: {f.default})")
+        else:
+            low, high = f.metadata["range"]
+            parser.add_argument(flag, type=number_in_range(low, high), default=f.default, metavar="X",
+                                help=f"{help}; {low:g} to {high:g} (default: {f.default:g})")
+
+
+def settings_from(args: argparse.Namespace, settings_class: type) -> Any:
+    """The settings object of the options `add_settings` made."""
+    return settings_class(**{f.name: getattr(args, f.name) for f in dataclasses.fields(settings_class)})
+
+
+def add_edit_options(parser: argparse.ArgumentParser, outputs: str, quality: bool = True) -> None:
+    """The options every edit command shares: a saved blur map or the detector's model and device,
+    --overwrite (`outputs` names what it replaces) and, for JPEG outputs, --quality."""
+    parser.add_argument("--blurmap", type=Path, metavar="NPZ|NPY", help="a saved blur map (skips detection)")
+    if quality:
+        parser.add_argument("--quality", type=number_in_range(1, 100, integer=True), default=95,
+                            help="JPEG quality (default: 95)")
+    parser.add_argument("--overwrite", action="store_true", help=f"replace {outputs} if they exist")
+    parser.add_argument("--model", default="compact", metavar="NAME|PATH",
+                        help="bundled model name or .pt file (default: compact)")
+    parser.add_argument("--device", default="auto", choices=("auto", "cpu", "cuda", "mps"),
+                        help="default: auto (CUDA, MPS, then CPU)")
+
+
+@dataclass
+class Edited:
+    """What an edit made: the images to write (path, array), in order, and the summary that the
+    report line gives after `PHOTO -> OUTPUTS: `. `report`, when set, makes the whole report from
+    the timings and the blur map's source instead (deblur --json)."""
+
+    images: list[tuple[Path, Any]]
+    summary: str
+    report: Callable[[dict[str, float], str], str] | None = None
+
+
+Edit = Callable[[Any, Any, Any, dict[str, float]], Edited]  # (photo, blur map, extra, timings) -> Edited
+
+
+def run_edit(args: argparse.Namespace, outputs: list[tuple[Path, tuple[str, ...]]], edit: Edit,
+             read_extra: Callable[[Any], Any] | None = None) -> int:
+    """The one path of the edit commands: check the inputs and outputs, read the photo (and, with
+    `read_extra(photo)`, what else the edit reads), get the blur map, run `edit`, write its images
+    (all checked to be writable first; never over an input) and print the report line.
+
+    `edit(photo, blurmap, extra, timings)` records the seconds of its steps in `timings` and raises
+    CommandFailed or InputError (a ValueError) to fail. Returns the exit status."""
+    try:
+        inputs = command_inputs(args)
+        check_outputs(outputs, inputs, args.overwrite)
+    except CommandFailed as e:
+        return fail(args, e.message, e.code)
+    # Imported here so that `blurstudio --help` does not wait for NumPy and the engine.
+    import numpy as np
+
+    from ..images import check_writable, read_image, write_image
+
+    timings: dict[str, float] = {}
+    t = time.perf_counter()
+    try:
+        photo = read_image(args.photo)
+        extra = read_extra(photo) if read_extra is not None else None
+    except (ImageError, ValueError) as e:
+        return fail(args, str(e))
+    timings["read"] = time.perf_counter() - t
+    t = time.perf_counter()
+    try:
+        blurmap, detected_with = blur_map_for(args, photo)
+    except CommandFailed as e:
+        return fail(args, e.message, e.code)
+    timings["blur map"] = time.perf_counter() - t
+    try:
+        edited = edit(photo, blurmap, extra, timings)
+    except CommandFailed as e:
+        return fail(args, e.message, e.code)
+    except (ValueError, MemoryError) as e:  # InputError, and the rarer ValueErrors of NumPy and OpenCV
+        return fail(args, f"{args.photo}: {e}")
+    t = time.perf_counter()
+    try:
+        for path, image in edited.images:  # all can hold their image, or none is written
+            check_writable(path, image.shape[:2], inputs)
+        written: list[Path] = []
+        for path, image in edited.images:
+            write_image(path, np.ascontiguousarray(image), quality=getattr(args, "quality", 95), protect=[*inputs, *written])
+            written.append(path)
+    except ImageError as e:
+        return fail(args, str(e))
+    timings["write"] = time.perf_counter() - t
+    if edited.report is not None:
+        print(edited.report(timings, detected_with), flush=True)
+        return 0
+    steps = ", ".join(f"{name} {seconds:.1f} s" + (f" [{detected_with}]" if name == "blur map" else "")
+                      for name, seconds in timings.items())
+    names = ", ".join(str(path) for path, _ in edited.images)
+    print(f"{args.photo} -> {names}: {edited.summary} ({steps})", flush=True)
+    return 0

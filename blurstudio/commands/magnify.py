@@ -6,8 +6,8 @@ import argparse
 import time
 from pathlib import Path
 
-from ..edit.magnify import MAX_AMOUNT
-from .common import CommandFailed, blur_map_for, check_outputs, command_inputs, fail, number_in_range
+from ..edit.settings import MagnifySettings
+from .common import Edited, add_edit_options, add_settings, run_edit, settings_from
 
 EXAMPLES = """\
 The existing defocus blur of each region is estimated and multiplied by AMOUNT; sharp areas (or the
@@ -22,11 +22,6 @@ examples:
 """
 
 
-amount_value = number_in_range(1.0, MAX_AMOUNT)
-boost_value = number_in_range(0.0, 20.0)
-quality_value = number_in_range(1, 100, integer=True)
-
-
 def register(subparsers: argparse._SubParsersAction) -> None:
     p = subparsers.add_parser(
         "magnify",
@@ -38,80 +33,38 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     )
     p.add_argument("photo", type=Path, metavar="PHOTO", help="the photo to edit")
     p.add_argument("-o", "--output", type=Path, required=True, metavar="OUT", help="output image (.jpg or .png)")
-    p.add_argument("--amount", type=amount_value, default=2.0, help="blur multiplier, 1 (unchanged) to 8 (default: 2)")
-    p.add_argument("--bokeh", choices=("circle", "hexagon"), default="circle", help="aperture shape (default: circle)")
-    p.add_argument("--highlight-boost", type=boost_value, default=1.0, metavar="X",
-                   help="how much bright points bloom, 0 (none) to 20 (default: 1)")
+    add_settings(p, MagnifySettings)
     p.add_argument("--motion", action="store_true", help="also magnify motion-blurred regions (default: left alone)")
     p.add_argument("--matte", type=Path, metavar="PNG", help="greyscale matte of the subject to keep crisp (white = subject)")
-    p.add_argument("--blurmap", type=Path, metavar="NPZ|NPY", help="a saved blur map (skips detection)")
-    p.add_argument("--quality", type=quality_value, default=95, help="JPEG quality (default: 95)")
-    p.add_argument("--overwrite", action="store_true", help="replace OUT if it exists")
-    p.add_argument("--model", default="compact", metavar="NAME|PATH", help="bundled model name or .pt file (default: compact)")
-    p.add_argument("--device", default="auto", choices=("auto", "cpu", "cuda", "mps"), help="default: auto (CUDA, MPS, then CPU)")
+    add_edit_options(p, "OUT")
     p.set_defaults(func=run)
 
 
 def run(args: argparse.Namespace) -> int:
-    # Imported here so that `blurstudio --help` does not wait for torch.
-    import numpy as np
-
-    try:
-        inputs = command_inputs(args)
-        check_outputs([(args.output, (".jpg", ".jpeg", ".png"))], inputs, args.overwrite)
-    except CommandFailed as e:
-        return fail(args, e.message, e.code)
-    from ..edit.magnify import magnify
-    from ..images import ImageError, read_image, write_image
-
-    out: Path = args.output
-    t0 = time.perf_counter()
-    try:
-        photo = read_image(args.photo)
-        matte = _read_matte(args.matte, photo.shape[:2], read_image) if args.matte else None
-    except (ImageError, ValueError) as e:
-        return fail(args, str(e))
-
-    t1 = time.perf_counter()
-    try:
-        blurmap, detected_with = blur_map_for(args, photo)
-    except CommandFailed as e:
-        return fail(args, e.message, e.code)
-
-    t2 = time.perf_counter()
-    try:
-        result = magnify(
-            photo,
-            blurmap,
-            amount=args.amount,
-            bokeh=args.bokeh,
-            highlight_boost=args.highlight_boost,
-            selection=matte,
-            include_motion=args.motion,
-        )
-    except (ValueError, MemoryError) as e:
-        return fail(args, f"{args.photo}: {e}")
-    t3 = time.perf_counter()
-    try:
-        write_image(out, np.ascontiguousarray(result), quality=args.quality, protect=inputs)
-    except ImageError as e:
-        return fail(args, str(e))
-    t4 = time.perf_counter()
-    print(
-        f"{args.photo} -> {out}: amount {args.amount:g}, {args.bokeh} bokeh "
-        f"(read {t1 - t0:.1f} s, blur map {t2 - t1:.1f} s [{detected_with}], magnify {t3 - t2:.1f} s, "
-        f"write {t4 - t3:.1f} s)",
-        flush=True,
-    )
-    return 0
+    return run_edit(args, [(args.output, (".jpg", ".jpeg", ".png"))],
+                    lambda photo, blurmap, matte, timings: _magnify(args, photo, blurmap, matte, timings),
+                    read_extra=lambda photo: _read_matte(args.matte, photo.shape[:2]) if args.matte else None)
 
 
-def _read_matte(path: Path, shape: tuple[int, int], read_image) -> "np.ndarray":
+def _magnify(args: argparse.Namespace, photo, blurmap, matte, timings: dict[str, float]) -> Edited:
+    from ..edit.magnify import Magnifier
+
+    settings = settings_from(args, MagnifySettings)
+    t = time.perf_counter()
+    result = Magnifier(photo, blurmap, selection=matte, include_motion=args.motion).render(settings)
+    timings["magnify"] = time.perf_counter() - t
+    return Edited([(args.output, result)], f"amount {settings.amount:g}, {settings.bokeh} bokeh")
+
+
+def _read_matte(path: Path, shape: tuple[int, int]):
     """A matte image (white = subject) as float32 (H, W) in [0, 1], checked against the photo size."""
     import numpy as np
 
+    from ..errors import InputError
+    from ..images import read_image
+
     rgb = read_image(path)
     if rgb.shape[:2] != tuple(shape):
-        raise ValueError(f"{path}: matte of size {rgb.shape[1]}x{rgb.shape[0]} does not match the photo "
+        raise InputError(f"{path}: matte of size {rgb.shape[1]}x{rgb.shape[0]} does not match the photo "
                          f"{shape[1]}x{shape[0]}")
     return rgb.mean(axis=2, dtype=np.float32) * (1.0 / 255.0)

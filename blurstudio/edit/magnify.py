@@ -2,13 +2,9 @@
 
 In the spirit of Bae & Durand, "Defocus Magnification" (2007), the application shown by Kim et al. 2018.
 
-1. `estimate_blur_radius`: how defocused every pixel already is, as the radius (in pixels) of an
-   equivalent disk-shaped lens blur. Blur is measured at edges with the re-blur gradient ratio of
-   Zhuo & Sim 2011, in a small scale space (each scale pre-smooths to suppress noise and measures
-   larger blurs), calibrated on a disk-blurred step edge. The sparse edge measurements are spread
-   over the blurred region by push-pull normalised convolution and masked by p(defocus), which is
-   first snapped to the photo's edges with a guided filter. Sharp pixels get 0; motion-blurred pixels
-   get 0 unless `include_motion`.
+1. `estimate_blur_radius` (defocus.py): how defocused every pixel already is, as the radius (in
+   pixels) of an equivalent disk-shaped lens blur; sharp pixels (and motion-blurred ones, unless
+   `include_motion`) get 0.
 2. `Magnifier.render`: a spatially varying lens blur of extra radius r * sqrt(amount^2 - 1), so that
    (adding blurs as Gaussians do) the total blur is `amount` times the existing one. It runs in linear
    light with a highlight boost (bright points bloom into bokeh discs), with a disk or hexagon aperture.
@@ -24,21 +20,36 @@ NumPy in, NumPy out; no Qt.
 from __future__ import annotations
 
 import functools
-from typing import Callable
 
 import cv2
 import numpy as np
 
-from blurstudio.blurmap import DEFOCUS, MOTION, SHARP, BlurMap
+from ..blurmap import SHARP, BlurMap
+from ..errors import Cancelled, InputError
+from ..ops.colour import LUMA, SRGB_TO_LINEAR, grey, srgb_encode
+from ..ops.guided import fast_guided_filter
+from ..ops.photo import check_photo, check_probs
+from ..ops.resample import resize, resize_rows, scaled_size
+from ..progress import Cancel, Progress, Reporter
+from .defocus import (
+    WORK_PIXELS,
+    push_pull_premultiplied,
+    aperture_kernel,
+    colorize_blur_radius,
+    estimate_blur_radius,
+    estimate_small,
+    push_pull,
+)
+from .settings import BOKEH_SHAPES, MagnifySettings
 
-BOKEH_SHAPES = ("circle", "hexagon")
-MAX_AMOUNT = 8.0
-WORK_PIXELS = 1_000_000  # blur amount is estimated at about this many pixels (it varies slowly)
+# The names a caller of magnify needs, from here and from defocus.py.
+__all__ = [
+    "BOKEH_SHAPES", "Cancelled", "MagnifySettings", "Magnifier", "PREVIEW_PIXELS", "aperture_kernel",
+    "colorize_blur_radius", "estimate_blur_radius", "magnify", "push_pull", "subject_matte",
+]
+
 PREVIEW_PIXELS = 1_000_000
 
-# Scale space of the re-blur ratio: (pre-smoothing sigma, re-blur sigma) in working pixels.
-_RATIO_SCALES = ((0.0, 1.0), (1.0, 2.0), (2.0, 4.0), (4.0, 8.0))
-_FINER_SCALE_BIAS = 0.7  # per scale step: finer scales resolve nearby edges better, so prefer them
 _LAYER_RATIO = 1.4  # consecutive layer radii differ by this factor
 _LAYER_KERNEL_RADIUS = 4.0  # a layer is rendered at a scale where its kernel radius is at most this
 _GAUSSIAN_LAYER_RADIUS = 2.5  # layers up to this radius use a Gaussian (shape invisible, much cheaper)
@@ -47,180 +58,7 @@ _HIGHLIGHT_KNEE = 0.5  # linear-light level above which highlights are boosted (
 _MATTE_HOLE = 0.1  # pixels with matte above this are treated as subject (filled behind) before blurring
 _STRIP_ROWS = 256  # even: strips halve exactly
 
-ProgressFn = Callable[[float], None]
-CancelFn = Callable[[], bool]
-
-
-class Cancelled(Exception):
-    """The caller's cancel() returned True."""
-
-
-# --------------------------------------------------------------------------------------------------
-# small helpers
-# --------------------------------------------------------------------------------------------------
-
-
-def _check_photo(photo: np.ndarray) -> np.ndarray:
-    photo = np.asarray(photo)
-    if photo.ndim != 3 or photo.shape[2] != 3 or photo.dtype != np.uint8:
-        raise ValueError(f"photo must be an (H, W, 3) uint8 RGB array, got {photo.dtype} {photo.shape}")
-    if min(photo.shape[:2]) < 2:
-        raise ValueError(f"photo of size {photo.shape[:2]} is too small")
-    return np.ascontiguousarray(photo)
-
-
-def _check_blurmap(blurmap: BlurMap, shape: tuple[int, int]) -> None:
-    if not isinstance(blurmap, BlurMap):
-        raise TypeError(f"expected a BlurMap, got {type(blurmap).__name__}")
-    if blurmap.shape != tuple(shape):
-        raise ValueError(f"blur map of size {blurmap.shape} does not match the photo {tuple(shape)}")
-
-
-def _resize(a: np.ndarray, size_hw: tuple[int, int], interpolation: int | None = None) -> np.ndarray:
-    """cv2.resize with (H, W) order; INTER_AREA when shrinking, linear when enlarging."""
-    h, w = size_hw
-    if a.shape[:2] == (h, w):
-        return a
-    if interpolation is None:
-        interpolation = cv2.INTER_AREA if h < a.shape[0] else cv2.INTER_LINEAR
-    return cv2.resize(a, (w, h), interpolation=interpolation)
-
-
-def _scaled_size(shape: tuple[int, int], max_pixels: int | None) -> tuple[tuple[int, int], float]:
-    """Size no larger than max_pixels with the same aspect, and its scale (<= 1)."""
-    h, w = shape
-    if max_pixels is None or h * w <= max_pixels:
-        return (h, w), 1.0
-    s = (max_pixels / float(h * w)) ** 0.5
-    return (max(2, int(round(h * s))), max(2, int(round(w * s)))), s
-
-
-def _gray(photo: np.ndarray) -> np.ndarray:
-    return cv2.cvtColor(photo, cv2.COLOR_RGB2GRAY).astype(np.float32) * (1.0 / 255.0)
-
-
-def _gaussian(a: np.ndarray, sigma: float) -> np.ndarray:
-    if sigma <= 0:
-        return a
-    return cv2.GaussianBlur(a, (0, 0), sigma, borderType=cv2.BORDER_REFLECT)
-
-
-def _box(a: np.ndarray, radius: int) -> np.ndarray:
-    return cv2.blur(a, (2 * radius + 1, 2 * radius + 1), borderType=cv2.BORDER_REFLECT)
-
-
-def _guided_coefficients(guide: np.ndarray, src: np.ndarray, radius: int, eps: float) -> tuple[np.ndarray, np.ndarray]:
-    """Box-averaged linear coefficients (a, b) of He et al.'s guided filter: output = a * guide + b."""
-    mean_i, mean_p = _box(guide, radius), _box(src, radius)
-    cov_ip = _box(guide * src, radius) - mean_i * mean_p
-    var_i = _box(guide * guide, radius) - mean_i * mean_i
-    a = cov_ip / (var_i + eps)
-    b = mean_p - a * mean_i
-    return _box(a, radius), _box(b, radius)
-
-
-def guided_filter(guide: np.ndarray, src: np.ndarray, radius: int, eps: float) -> np.ndarray:
-    """He et al.'s guided filter with a grey guide: `src` smoothed but following the edges of `guide`."""
-    guide = guide.astype(np.float32, copy=False)
-    a, b = _guided_coefficients(guide, src.astype(np.float32, copy=False), radius, eps)
-    return a * guide + b
-
-
-def _fast_guided_filter(guide_full: np.ndarray, src_small: np.ndarray, radius: int, eps: float) -> np.ndarray:
-    """Guided filter whose coefficients are computed at src_small's scale and applied at full scale
-    (He & Sun 2015): edge-accurate at full resolution for the cost of a small filter."""
-    a, b = _guided_coefficients(_resize(guide_full, src_small.shape[:2]), src_small, radius, eps)
-    full = guide_full.shape[:2]
-    return _resize(a, full, cv2.INTER_LINEAR) * guide_full + _resize(b, full, cv2.INTER_LINEAR)
-
-
-def push_pull(values: np.ndarray, weights: np.ndarray) -> list[np.ndarray]:
-    """Fill unknown pixels from known ones (Gortler et al.'s push-pull normalised convolution).
-
-    values: (H, W) or (H, W, C) float32; weights: (H, W) in [0, 1], 1 = known. Returns the filled image at
-    every pyramid level, finest first: level 0 keeps known pixels (blended by weight) and fills the rest
-    smoothly from ever coarser averages of known pixels.
-    """
-    w = np.clip(weights.astype(np.float32, copy=False), 0.0, 1.0)
-    premultiplied = values.astype(np.float32) * (w[..., None] if values.ndim == 3 else w)
-    return _push_pull_premultiplied(premultiplied, w)
-
-
-def _push_pull_premultiplied(sums0: np.ndarray, w0: np.ndarray) -> list[np.ndarray]:
-    """push_pull given the finest level as weight * value (float32) and its weights."""
-    expand = (lambda x: x[..., None]) if sums0.ndim == 3 else (lambda x: x)
-    sums, wts = [sums0], [w0]
-    while min(sums[-1].shape[:2]) > 2:  # push: premultiplied averages
-        h, wd = sums[-1].shape[:2]
-        size = ((h + 1) // 2, (wd + 1) // 2)
-        sums.append(_resize(sums[-1], size, cv2.INTER_AREA))
-        wts.append(_resize(wts[-1], size, cv2.INTER_AREA))
-    top_w = wts[-1]
-    if float(top_w.max()) <= 0.0:
-        raise ValueError("nothing to fill from: every weight is zero")
-    filled = sums[-1] / expand(np.maximum(top_w, 1e-12))
-    # Cells with no known pixel at the top take the global mean.
-    mean = sums[-1].reshape(-1, *sums[-1].shape[2:]).sum(0) / top_w.sum()
-    filled[top_w <= 1e-12] = mean
-    out = [filled]
-    for i in range(len(sums) - 2, -1, -1):
-        # pull: wt * (own average) + (1 - wt) * (coarser estimate), where wt * own average = sums[i]
-        up = _resize(out[-1], sums[i].shape[:2], cv2.INTER_LINEAR)
-        up *= expand(1.0 - wts[i])
-        up += sums[i]
-        out.append(up)
-    return out[::-1]
-
-
-# --------------------------------------------------------------------------------------------------
-# apertures, tone curves
-# --------------------------------------------------------------------------------------------------
-
-
-_HEXAGON_SCALE = float(np.sqrt(np.pi / (1.5 * np.sqrt(3.0))))  # circumradius of the hexagon with a disk's area
-
-
-@functools.lru_cache(maxsize=256)
-def aperture_kernel(radius: float, shape: str = "circle") -> np.ndarray:
-    """Normalised (k, k) float32 kernel of an anti-aliased aperture: a disk of `radius` pixels, or a
-    flat-topped regular hexagon of the same area (so both shapes blur equally much)."""
-    if shape not in BOKEH_SHAPES:
-        raise ValueError(f"unknown bokeh shape {shape!r}; choose one of {', '.join(BOKEH_SHAPES)}")
-    radius = max(float(radius), 0.0)
-    if radius == 0.0:
-        return np.ones((1, 1), np.float32)
-    outer = radius * (_HEXAGON_SCALE if shape == "hexagon" else 1.0)
-    half = max(1, int(np.ceil(outer - 0.5)))
-    n = 2 * half + 1
-    sub = 8  # supersampling per pixel side for the anti-aliased edge
-    c = (np.arange(n * sub) + 0.5) / sub - (n / 2.0)
-    y, x = np.meshgrid(c, c, indexing="ij")
-    if shape == "circle":
-        inside = x * x + y * y <= outer * outer
-    else:
-        apothem = outer * np.sqrt(3.0) / 2.0
-        ax, ay = np.abs(x), np.abs(y)
-        inside = (ay <= apothem) & (ay * 0.5 + ax * (np.sqrt(3.0) / 2.0) <= apothem)
-    k = inside.reshape(n, sub, n, sub).mean(axis=(1, 3)).astype(np.float32)
-    if k.sum() <= 0:  # a radius far below a pixel
-        return np.ones((1, 1), np.float32)
-    k /= k.sum()
-    k.setflags(write=False)
-    return k
-
-
-@functools.lru_cache(maxsize=1)
-def _srgb_to_linear_table() -> np.ndarray:
-    v = np.arange(256, dtype=np.float64) / 255.0
-    return np.where(v <= 0.04045, v / 12.92, ((v + 0.055) / 1.055) ** 2.4)
-
-
-def _linear_to_srgb(x: np.ndarray) -> np.ndarray:
-    x = np.clip(x, 0.0, 1.0)
-    return np.where(x <= 0.0031308, 12.92 * x, 1.055 * np.power(x, 1.0 / 2.4) - 0.055)
-
-
-_LUMA = np.array([[0.2126, 0.7152, 0.0722]], np.float32)  # Rec. 709 luminance of linear RGB
+_LUMA = LUMA.reshape(1, 3)  # Rec. 709 luminance of linear RGB, as cv2.transform takes it
 
 
 def _boost(v: np.ndarray, boost: float) -> np.ndarray:
@@ -286,10 +124,10 @@ def _unboost_rows(acc: np.ndarray, boost: float) -> np.ndarray:
     return acc
 
 
-_SRGB_TO_LINEAR_LUT = _srgb_to_linear_table().astype(np.float32).reshape(256, 1)
+_SRGB_TO_LINEAR_LUT = SRGB_TO_LINEAR.reshape(256, 1)  # as cv2.LUT takes it
 _OUT_LUT_SIZE = 8192
 # linear [0, 1] -> sRGB [0, 255], indexed by sqrt(linear) (fine steps in the darks)
-_LINEAR_TO_SRGB_LUT = (_linear_to_srgb(np.linspace(0.0, 1.0, _OUT_LUT_SIZE) ** 2) * 255.0).astype(np.float32)
+_LINEAR_TO_SRGB_LUT = (srgb_encode(np.linspace(0.0, 1.0, _OUT_LUT_SIZE) ** 2) * 255.0).astype(np.float32)
 
 
 def _linear_rows_to_srgb(lin: np.ndarray) -> np.ndarray:
@@ -301,182 +139,6 @@ def _linear_rows_to_srgb(lin: np.ndarray) -> np.ndarray:
 
 
 # --------------------------------------------------------------------------------------------------
-# blur-amount estimation
-# --------------------------------------------------------------------------------------------------
-
-
-def _gradient_magnitude(a: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    dx = cv2.Sobel(a, cv2.CV_32F, 1, 0, ksize=3, borderType=cv2.BORDER_REFLECT)
-    dy = cv2.Sobel(a, cv2.CV_32F, 0, 1, ksize=3, borderType=cv2.BORDER_REFLECT)
-    return cv2.magnitude(dx, dy), dx, dy
-
-
-def _ratio_sigma(g_a: np.ndarray, g_b: np.ndarray, a: float, b: float) -> np.ndarray:
-    """Gaussian-equivalent edge blur from the gradient ratio of two smoothings (sigmas a < b):
-    R = sqrt(s^2 + b^2) / sqrt(s^2 + a^2)  =>  s^2 = (b^2 - R^2 a^2) / (R^2 - 1)."""
-    r2 = np.square(g_a / np.maximum(g_b, 1e-12))
-    s2 = (b * b - r2 * a * a) / np.maximum(r2 - 1.0, 1e-6)
-    return np.sqrt(np.clip(s2, 0.0, (8.0 * b) ** 2))  # beyond 8 b the ratio is too close to 1 to tell
-
-
-def _step_edge(radius: float, offset: float, length: int) -> np.ndarray:
-    """A vertical step edge (0 | 1) at a sub-pixel position, blurred by a disk of `radius`."""
-    x = np.arange(length, dtype=np.float64)
-    row = np.clip(x - (length / 2.0 + offset) + 0.5, 0.0, 1.0)  # box-integrated edge
-    img = np.repeat(row[None, :].astype(np.float32), 16, axis=0)
-    if radius > 0:
-        img = cv2.filter2D(img, -1, aperture_kernel(radius, "circle"), borderType=cv2.BORDER_REPLICATE)
-    return img
-
-
-@functools.lru_cache(maxsize=1)
-def _calibration() -> tuple[np.ndarray, list[np.ndarray]]:
-    """For each ratio scale, the measured sigma of a disk-blurred step edge as a function of its radius;
-    inverting it turns a measurement into a disk radius (the disk and the operators are not Gaussian).
-    Averaged over a few sub-pixel edge positions."""
-    radii = np.concatenate([np.arange(0.0, 4.0, 0.25), np.arange(4.0, 12.0, 0.5), np.arange(12.0, 49.0, 2.0)])
-    offsets = (0.0, 0.25, 0.5)
-    sig = np.zeros((len(_RATIO_SCALES), len(radii), len(offsets)))
-    longest_b = max(b for _, b in _RATIO_SCALES)
-    for i, r in enumerate(radii):
-        for k, off in enumerate(offsets):
-            img = _step_edge(r, off, int(8 * longest_b + 4 * r + 40))
-            for j, (a, b) in enumerate(_RATIO_SCALES):
-                row_a = _gradient_magnitude(_gaussian(img, a))[0][8]
-                row_b = _gradient_magnitude(_gaussian(img, b))[0][8]
-                c = int(np.argmax(row_a))
-                sig[j, i, k] = float(_ratio_sigma(row_a[c : c + 1], row_b[c : c + 1], a, b)[0])
-    mean = sig.mean(axis=2)
-    tables = [np.maximum.accumulate(t) + np.arange(len(radii)) * 1e-6 for t in mean]  # strictly increasing
-    return radii, tables
-
-
-def _image_noise(gray: np.ndarray) -> float:
-    """Standard deviation of the image noise (Immerkaer 1996: a second-difference filter that cancels
-    smooth shading; the median of its response resists edges and texture better than a mean)."""
-    kernel = np.array([[1, -2, 1], [-2, 4, -2], [1, -2, 1]], np.float32)
-    response = np.abs(cv2.filter2D(gray, cv2.CV_32F, kernel, borderType=cv2.BORDER_REFLECT))
-    return float(np.median(response)) / (0.6745 * 6.0)
-
-
-@functools.lru_cache(maxsize=16)
-def _gradient_noise_gain(a: float) -> float:
-    """Standard deviation of a Sobel gradient component of unit white noise smoothed with sigma a."""
-    noise = np.random.default_rng(0).standard_normal((256, 256)).astype(np.float32)
-    _, dx, dy = _gradient_magnitude(_gaussian(noise, a))
-    return float(np.sqrt(0.5 * (dx[16:-16, 16:-16].var() + dy[16:-16, 16:-16].var())))
-
-
-def _scale_preference(radius: np.ndarray, b: float) -> np.ndarray:
-    """How much to trust a measurement of `radius` made with re-blur sigma b (best when r ~ 2b)."""
-    r = np.maximum(radius, 0.5)
-    return np.exp(-0.5 * np.square(np.log2(r / (2.0 * b)) / 1.25)).astype(np.float32)
-
-
-def _edge_samples(gray: np.ndarray, region: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Sparse blur-radius samples at edges inside `region`: (sum of weight * radius, sum of weight)."""
-    radii_table, tables = _calibration()
-    noise0 = _image_noise(gray)
-    num = np.zeros_like(gray)
-    den = np.zeros_like(gray)
-    for j, ((a, b), sig_table) in enumerate(zip(_RATIO_SCALES, tables)):
-        ia = _gaussian(gray, a)
-        g_a, dx, dy = _gradient_magnitude(ia)
-        g_b, _, _ = _gradient_magnitude(_gaussian(gray, b))
-        # edge pixels: Canny on the pre-smoothed image, threshold above the typical (noise/texture) level
-        noise = max(noise0, 0.5 / 255.0) * _gradient_noise_gain(a)  # sigma of each gradient component
-        hi = max(3.0 * noise, 0.03 / (1.0 + a))
-        scale = 2000.0
-        edges = cv2.Canny(
-            np.clip(dx * scale, -32767, 32767).astype(np.int16),
-            np.clip(dy * scale, -32767, 32767).astype(np.int16),
-            0.5 * hi * scale,
-            hi * scale,
-            L2gradient=True,
-        ) > 0
-        if not edges.any():
-            continue
-        ga_e, gb_e = g_a[edges], g_b[edges]
-        sig = _ratio_sigma(ga_e, gb_e, a, b)
-        r = np.interp(sig, sig_table, radii_table).astype(np.float32)
-        unsaturated = sig < 0.95 * float(sig_table[-1])  # beyond this the ratio no longer tells radii apart
-        # A large blur makes the ratio close to 1 at fine scales, where noise then decides it: trust a
-        # measurement only when the ratio's departure from 1 is well above the gradient noise.
-        snr = (ga_e / np.maximum(gb_e, 1e-12) - 1.0) * ga_e / noise
-        reliable = np.clip((snr - 2.0) / 6.0, 0.0, 1.0)
-        # trust also: inside the region away from its border (border edges belong to the sharp side),
-        # the right scale for this radius, and contrast well above the threshold
-        k = int(2 * b + 2)
-        inner = cv2.erode(region, np.ones((2 * k + 1, 2 * k + 1), np.uint8))[edges]
-        contrast = np.clip(ga_e / hi - 1.0, 0.0, 1.0)
-        w = inner * _scale_preference(r, b) * contrast * unsaturated * reliable * (_FINER_SCALE_BIAS ** j)
-        num[edges] += w * r
-        den[edges] += w
-    return num, den
-
-
-def _region_weight(blurmap: BlurMap, size_hw: tuple[int, int], include_motion: bool) -> np.ndarray:
-    region = blurmap.probs[DEFOCUS] + (blurmap.probs[MOTION] if include_motion else 0.0)
-    return np.clip(_resize(np.ascontiguousarray(region, dtype=np.float32), size_hw), 0.0, 1.0)
-
-
-def _estimate_working(photo_small: np.ndarray, region: np.ndarray) -> np.ndarray:
-    """Blur radius in working pixels over the whole working image (before masking by region)."""
-    gray = _gray(photo_small)
-    num, den = _edge_samples(gray, region)
-    if float(den.sum()) < 1.0:  # fewer than about one fully trusted edge pixel
-        # no usable edge: assume a mild blur, proportional to the image size
-        return np.full(gray.shape, 0.004 * float(np.hypot(*gray.shape)), np.float32)
-    # Spread smoothly: take the push-pull estimate at a level about 1/32 of the image, then upsample.
-    levels = push_pull(num / np.maximum(den, 1e-12), np.clip(den, 0.0, 1.0))
-    coarse_side = max(gray.shape) / 32.0
-    level = next((lv for lv in levels if max(lv.shape) <= max(coarse_side, 8)), levels[-1])
-    return _resize(level, gray.shape, cv2.INTER_CUBIC).clip(0.0, None).astype(np.float32)
-
-
-def _refined_region(photo_small: np.ndarray, region: np.ndarray) -> np.ndarray:
-    """p(blurred region) snapped to the photo's edges with a guided filter."""
-    r = max(2, int(round(max(region.shape) / 200)))
-    return np.clip(guided_filter(_gray(photo_small), region, r, 1e-3), 0.0, 1.0)
-
-
-def estimate_blur_radius(
-    photo: np.ndarray,
-    blurmap: BlurMap,
-    include_motion: bool = False,
-    max_pixels: int = WORK_PIXELS,
-) -> np.ndarray:
-    """(H, W) float32: the existing blur of each pixel as the radius in pixels of an equivalent disk
-    (lens) blur. 0 on sharp pixels, and on motion-blurred pixels unless include_motion."""
-    photo = _check_photo(photo)
-    _check_blurmap(blurmap, photo.shape[:2])
-    spread, region, scale = _estimate_small(photo, blurmap, include_motion, max_pixels)
-    return _resize(spread * region, photo.shape[:2], cv2.INTER_LINEAR) * (1.0 / scale)
-
-
-def _estimate_small(
-    photo: np.ndarray, blurmap: BlurMap, include_motion: bool, max_pixels: int
-) -> tuple[np.ndarray, np.ndarray, float]:
-    """At the working scale: the blur radius spread over the whole image, the refined blurred region
-    (their product is the estimate), and the working scale."""
-    size, scale = _scaled_size(photo.shape[:2], max_pixels)
-    small = _resize(photo, size)
-    region = _region_weight(blurmap, size, include_motion)
-    return _estimate_working(small, region), _refined_region(small, region).astype(np.float32), scale
-
-
-def colorize_blur_radius(radius: np.ndarray, vmax: float | None = None) -> np.ndarray:
-    """(H, W, 3) uint8 view of a blur-radius map: black = sharp, through purple and orange to yellow
-    (the 'inferno' colour map, perceptually ordered and readable without colour vision)."""
-    radius = np.asarray(radius, dtype=np.float32)
-    if radius.ndim != 2:
-        raise ValueError(f"blur radius map must be (H, W), got {radius.shape}")
-    top = float(vmax) if vmax else max(float(np.percentile(radius, 99.5)), 1e-6)
-    v = np.clip(radius / top * 255.0 + 0.5, 0, 255).astype(np.uint8)
-    return cv2.cvtColor(cv2.applyColorMap(v, cv2.COLORMAP_INFERNO), cv2.COLOR_BGR2RGB)
-
-
-# --------------------------------------------------------------------------------------------------
 # the subject matte
 # --------------------------------------------------------------------------------------------------
 
@@ -484,18 +146,18 @@ def colorize_blur_radius(radius: np.ndarray, vmax: float | None = None) -> np.nd
 def subject_matte(photo: np.ndarray, blurmap: BlurMap, selection: np.ndarray | None = None) -> np.ndarray:
     """(H, W) float32 alpha of what must stay crisp: the selection when given, else p(sharp) snapped to
     the photo's edges (fast guided filter) and given a firm edge."""
-    photo = _check_photo(photo)
+    photo = check_photo(photo, min_side=2)
     h, w = photo.shape[:2]
     if selection is not None:
         sel = np.asarray(selection, dtype=np.float32)
         if sel.shape != (h, w):
-            raise ValueError(f"selection of shape {sel.shape} does not match the photo {(h, w)}")
+            raise InputError(f"selection of shape {sel.shape} does not match the photo {(h, w)}")
         return np.clip(sel, 0.0, 1.0)
-    _check_blurmap(blurmap, (h, w))
-    size, _ = _scaled_size((h, w), WORK_PIXELS)
-    p_sharp = _resize(np.ascontiguousarray(blurmap.probs[SHARP]), size)
+    check_probs(blurmap, (h, w))
+    size, _ = scaled_size((h, w), WORK_PIXELS, min_side=2)
+    p_sharp = resize(np.ascontiguousarray(blurmap.probs[SHARP]), size)
     r = max(2, int(round(max(size) / 250)))
-    q = _fast_guided_filter(_gray(photo), p_sharp, r, 1e-3)
+    q = fast_guided_filter(grey(photo), p_sharp, r, 1e-3)
     return np.clip((q - 0.3) * (1.0 / 0.4), 0.0, 1.0).astype(np.float32)
 
 
@@ -552,7 +214,7 @@ class _BackgroundSource:
             hy0, hy1 = y0 // 2, (y1 + 1) // 2
             sums[hy0:hy1] = cv2.resize(rows, (half[1], hy1 - hy0), interpolation=cv2.INTER_AREA).reshape(hy1 - hy0, half[1], 3)
             wts[hy0:hy1] = cv2.resize(self.known[y0:y1], (half[1], hy1 - hy0), interpolation=cv2.INTER_AREA).reshape(hy1 - hy0, half[1])
-        self.levels: list[np.ndarray | None] = [None] + _push_pull_premultiplied(sums, wts)
+        self.levels: list[np.ndarray | None] = [None] + push_pull_premultiplied(sums, wts)
         self._cached: tuple[tuple[int, int], np.ndarray] | None = None
 
     def rows(self, y0: int, y1: int) -> np.ndarray:
@@ -560,7 +222,7 @@ class _BackgroundSource:
         if self._cached is not None and self._cached[0] == (y0, y1):
             return self._cached[1]
         rows = _boosted_linear(self.photo[y0:y1], self.boost)
-        up = _upsampled_rows(self.levels[1], self.shape, y0, y1)
+        up = resize_rows(self.levels[1], self.shape, y0, y1)
         rows -= up
         rows *= self.known[y0:y1, :, None]
         rows += up
@@ -591,7 +253,7 @@ class _Layer:
 
     def rows(self, full_hw: tuple[int, int], y0: int, y1: int) -> np.ndarray:
         if self.image is not None:
-            return _upsampled_rows(self.image, full_hw, y0, y1)
+            return resize_rows(self.image, full_hw, y0, y1)
         top, bottom = max(0, y0 - _GAUSSIAN_MARGIN), min(full_hw[0], y1 + _GAUSSIAN_MARGIN)
         blurred = cv2.GaussianBlur(self.source.rows(top, bottom), (0, 0), self.sigma, borderType=cv2.BORDER_REFLECT)
         return blurred[y0 - top : y0 - top + (y1 - y0)]
@@ -610,22 +272,9 @@ def _render_layer(source: _BackgroundSource, radius: float, bokeh: str) -> _Laye
     level = 1  # the smallest stored pyramid level still at least as big as the layer
     while level + 1 < len(levels) and levels[level + 1].shape[0] >= size[0] and levels[level + 1].shape[1] >= size[1]:
         level += 1
-    src = _resize(levels[level], size, cv2.INTER_AREA)
+    src = resize(levels[level], size, cv2.INTER_AREA)
     kernel = aperture_kernel(round(radius * size[1] / full_w, 2), bokeh)
     return _Layer(image=cv2.filter2D(src, -1, kernel, borderType=cv2.BORDER_REFLECT))
-
-
-def _upsampled_rows(layer: np.ndarray, full_hw: tuple[int, int], y0: int, y1: int) -> np.ndarray:
-    """Rows y0:y1 of `layer` bilinearly enlarged to full_hw (same geometry as cv2.resize)."""
-    full_h, full_w = full_hw
-    lh, lw = layer.shape[:2]
-    if (lh, lw) == (full_h, full_w):
-        return layer[y0:y1]
-    sx, sy = lw / full_w, lh / full_h
-    m = np.array([[sx, 0.0, 0.5 * sx - 0.5], [0.0, sy, (y0 + 0.5) * sy - 0.5]], np.float64)
-    return cv2.warpAffine(
-        layer, m, (full_w, y1 - y0), flags=cv2.INTER_LINEAR | cv2.WARP_INVERSE_MAP, borderMode=cv2.BORDER_REPLICATE
-    )
 
 
 def _blur_weight(region: np.ndarray, matte: np.ndarray) -> np.ndarray:
@@ -655,8 +304,8 @@ class Magnifier:
         include_motion: bool = False,
         blur_radius: np.ndarray | None = None,
     ) -> None:
-        self.photo = _check_photo(photo)
-        _check_blurmap(blurmap, self.photo.shape[:2])
+        self.photo = check_photo(photo, min_side=2)
+        check_probs(blurmap, self.photo.shape)
         self.blurmap = blurmap
         self.include_motion = include_motion
         h, w = self.photo.shape[:2]
@@ -664,13 +313,13 @@ class Magnifier:
         if blur_radius is not None:
             blur_radius = np.asarray(blur_radius, dtype=np.float32)
             if blur_radius.shape != (h, w):
-                raise ValueError(f"blur radius map of shape {blur_radius.shape} does not match the photo {(h, w)}")
+                raise InputError(f"blur radius map of shape {blur_radius.shape} does not match the photo {(h, w)}")
             self._radius_small, self._radius_scale = blur_radius, 1.0
             self._render_radius_small = blur_radius
         else:
-            spread, region, self._radius_scale = _estimate_small(self.photo, blurmap, include_motion, WORK_PIXELS)
+            spread, region, self._radius_scale = estimate_small(self.photo, blurmap, include_motion, WORK_PIXELS)
             self._radius_small = spread * region
-            self._render_radius_small = spread * _blur_weight(region, _resize(self.matte, region.shape))
+            self._render_radius_small = spread * _blur_weight(region, resize(self.matte, region.shape))
         self._scaled_cache: dict[tuple[int, int], tuple[np.ndarray, np.ndarray, np.ndarray]] = {}
 
     @property
@@ -682,8 +331,8 @@ class Magnifier:
         return self._scaled_radius(self._radius_small, max_pixels)
 
     def _scaled_radius(self, small: np.ndarray, max_pixels: int | None) -> np.ndarray:
-        size, scale = _scaled_size(self.shape, max_pixels)
-        return _resize(small, size, cv2.INTER_LINEAR) * (scale / self._radius_scale)
+        size, scale = scaled_size(self.shape, max_pixels, min_side=2)
+        return resize(small, size, cv2.INTER_LINEAR) * (scale / self._radius_scale)
 
     @property
     def blur_radius_top(self) -> float:
@@ -692,71 +341,46 @@ class Magnifier:
 
     def blur_radius_image(self, max_pixels: int | None = PREVIEW_PIXELS) -> np.ndarray:
         """A colour view of the blur-radius map (see colorize_blur_radius), scaled to blur_radius_top."""
-        _, scale = _scaled_size(self.shape, max_pixels)
+        _, scale = scaled_size(self.shape, max_pixels, min_side=2)
         return colorize_blur_radius(self.blur_radius(max_pixels), vmax=max(self.blur_radius_top * scale, 1e-6))
 
     def _inputs(self, max_pixels: int | None) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """Photo, matte and blur radius at the render scale (cached: previews reuse them)."""
-        size, _ = _scaled_size(self.shape, max_pixels)
+        size, _ = scaled_size(self.shape, max_pixels, min_side=2)
         item = self._scaled_cache.get(size)
         if item is None:
             if size == self.shape:
                 item = (self.photo, self.matte, self._scaled_radius(self._render_radius_small, None))
             else:
                 radius = self._scaled_radius(self._render_radius_small, max_pixels)
-                item = (_resize(self.photo, size), _resize(self.matte, size), radius)
+                item = (resize(self.photo, size), resize(self.matte, size), radius)
                 self._scaled_cache = {size: item}  # the preview scale only (memory); renders may run in threads
         return item
 
-    def render(
-        self,
-        amount: float,
-        bokeh: str = "circle",
-        highlight_boost: float = 1.0,
-        max_pixels: int | None = None,
-        progress: ProgressFn | None = None,
-        cancel: CancelFn | None = None,
-    ) -> np.ndarray:
+    def render(self, settings: MagnifySettings, max_pixels: int | None = None, progress: Progress | None = None,
+               cancel: Cancel | None = None) -> np.ndarray:
         """The magnified photo, (H, W, 3) uint8 (scaled to at most max_pixels when given).
 
-        amount: total blur as a multiple of the existing blur (1 = unchanged, 2 = twice as blurry).
-        bokeh: "circle" or "hexagon". highlight_boost: 0 = none; >0 makes bright points bloom
+        settings.amount: total blur as a multiple of the existing blur (1 = unchanged, 2 = twice as
+        blurry); bokeh: the aperture's shape; highlight_boost: 0 = none; >0 makes bright points bloom
         (linear-light white is made 1 + boost times brighter before blurring, then mapped back).
         """
-        amount = float(amount)
-        if not np.isfinite(amount) or amount < 1.0 or amount > MAX_AMOUNT:
-            raise ValueError(f"amount must be between 1 and {MAX_AMOUNT:g}, got {amount:g}")
-        if bokeh not in BOKEH_SHAPES:
-            raise ValueError(f"unknown bokeh shape {bokeh!r}; choose one of {', '.join(BOKEH_SHAPES)}")
-        highlight_boost = float(highlight_boost)
-        if not np.isfinite(highlight_boost) or not 0.0 <= highlight_boost <= 20.0:
-            raise ValueError(f"highlight boost must be between 0 and 20, got {highlight_boost:g}")
         photo, matte, radius = self._inputs(max_pixels)
+        amount = settings.amount
         extra = radius * np.float32(np.sqrt(amount * amount - 1.0))  # Gaussian-like addition of blurs
         max_extra = 0.06 * float(max(photo.shape[:2]))  # beyond this layers get costly and look fake
         np.minimum(extra, max_extra, out=extra)
         if amount == 1.0 or float(extra.max()) < 0.25:
             return photo.copy()
-        return _render(photo, matte, extra, bokeh, highlight_boost, progress, cancel)
+        return _render(photo, matte, extra, settings.bokeh, settings.highlight_boost, Reporter(progress, cancel, "blur magnification"))
+
+    def preview(self, settings: MagnifySettings, cancel: Cancel | None = None) -> np.ndarray:
+        """`render` at about PREVIEW_PIXELS: what the GUI shows while a control moves."""
+        return self.render(settings, PREVIEW_PIXELS, cancel=cancel)
 
 
-def _render(
-    photo: np.ndarray,
-    matte: np.ndarray,
-    extra: np.ndarray,
-    bokeh: str,
-    boost: float,
-    progress: ProgressFn | None,
-    cancel: CancelFn | None,
-) -> np.ndarray:
+def _render(photo: np.ndarray, matte: np.ndarray, extra: np.ndarray, bokeh: str, boost: float, step: Reporter) -> np.ndarray:
     h, w = photo.shape[:2]
-
-    def step(fraction: float) -> None:
-        if cancel is not None and cancel():
-            raise Cancelled("blur magnification cancelled")
-        if progress is not None:
-            progress(fraction)
-
     step(0.0)
     source = _BackgroundSource(photo, matte, boost)  # linear light, highlights boosted, subject removed
     step(0.2)
@@ -815,27 +439,17 @@ def _composite_strip(
     out[...] = cv2.convertScaleAbs(blurred)  # rounds and saturates to uint8
 
 
-def magnify(
-    photo: np.ndarray,
-    blurmap: BlurMap,
-    amount: float = 2.0,
-    bokeh: str = "circle",
-    highlight_boost: float = 1.0,
-    selection: np.ndarray | None = None,
-    include_motion: bool = False,
-    blur_radius: np.ndarray | None = None,
-    max_pixels: int | None = None,
-    progress: ProgressFn | None = None,
-    cancel: CancelFn | None = None,
-) -> np.ndarray:
-    """Make the defocus blur of `photo` `amount` times stronger; (H, W, 3) uint8 in and out.
+def magnify(photo: np.ndarray, blurmap: BlurMap, amount: float = MagnifySettings.amount, *, selection: np.ndarray | None = None, include_motion: bool = False,
+            blur_radius: np.ndarray | None = None, max_pixels: int | None = None, progress: Progress | None = None,
+            cancel: Cancel | None = None, **settings) -> np.ndarray:
+    """`Magnifier(...).render(...)` in one call; `settings` are MagnifySettings' fields.
 
     selection: optional (H, W) alpha of the subject to keep crisp (default: the blur map's sharp pixels).
-    blur_radius: optional precomputed estimate_blur_radius map. See Magnifier.render for the rest.
-    """
-    if float(amount) == 1.0:
-        photo = _check_photo(photo)
-        _check_blurmap(blurmap, photo.shape[:2])
-        return photo.copy() if max_pixels is None else _resize(photo, _scaled_size(photo.shape[:2], max_pixels)[0])
+    blur_radius: optional precomputed estimate_blur_radius map."""
+    chosen = MagnifySettings(amount=amount, **settings)
+    if chosen.amount == 1.0:  # nothing to estimate
+        photo = check_photo(photo, min_side=2)
+        check_probs(blurmap, photo.shape)
+        return photo.copy() if max_pixels is None else resize(photo, scaled_size(photo.shape, max_pixels, min_side=2)[0])
     m = Magnifier(photo, blurmap, selection=selection, include_motion=include_motion, blur_radius=blur_radius)
-    return m.render(amount, bokeh, highlight_boost, max_pixels=max_pixels, progress=progress, cancel=cancel)
+    return m.render(chosen, max_pixels, progress, cancel)

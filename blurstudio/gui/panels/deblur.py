@@ -1,14 +1,14 @@
 """The Deblur panel: the estimated blur kernel of each region, a before/after loupe, apply with undo.
 
-All numerical work is `blurstudio.edit.deblur`, run in workers: kernel estimation once per photo /
-blur map / region choice, a loupe crop per change of the controls or of the loupe position (stale
-ones cancelled), optionally the whole photo as a canvas preview, and the full-resolution Apply.
+All numerical work is a `blurstudio.edit.deblur.Deblurrer`, run in workers: made (kernels estimated)
+once per photo / blur map / region choice, then a loupe crop per change of the controls or of the
+loupe position (stale ones cancelled), optionally the whole photo as a canvas preview, and the
+full-resolution Apply.
 """
 
 from __future__ import annotations
 
 import threading
-from typing import Optional
 
 import numpy as np
 from PySide6.QtCore import Qt
@@ -21,38 +21,30 @@ from PySide6.QtWidgets import (
     QHBoxLayout,
     QLabel,
     QPushButton,
-    QSlider,
     QVBoxLayout,
     QWidget,
 )
 
-from blurstudio.edit.deblur import (
-    BlurKernel,
-    Cancelled,
-    deblur,
-    deblur_preview,
-    estimate_kernels,
-    kernel_image,
-    loupe_box,
-    most_blurred_point,
-    photo_noise,
-)
+from blurstudio.edit.deblur import BlurKernel, Cancelled, Deblurrer, kernel_image, loupe_box
+from blurstudio.edit.settings import DeblurSettings
 
 from .base import BrushEvent, EditorContext, EditPanel, WorkerJob
+from .controls import SettingSlider, choice_box
 
 LOUPE_SIZE = 160  # photo pixels shown 1:1 in each half of the loupe
 KERNEL_VIEW = 96  # px of a kernel picture
 STRENGTH_STEPS = 100  # slider units per 1.0 of strength
-SMOOTH_STEPS = 10  # slider units per doubling of the regularisation
+SMOOTH_STEPS = 86  # smoothness slider units from its low to its high end (about 10 per doubling)
 PREVIEW_DELAY_MS = 80  # coalesce slider drags into one preview
 REGIONS = (("Auto (by blur map)", "auto"), ("All blur as motion", "motion"), ("All blur as defocus", "defocus"))
-METHODS = (("Wiener (fast)", "wiener"), ("Richardson-Lucy (fewer halos)", "rl"))
+METHOD_LABELS = {"wiener": "Wiener (fast)", "rl": "Richardson-Lucy (fewer halos)"}
 
 
-def _estimate(photo: np.ndarray, blurmap, region: str) -> tuple[dict[str, BlurKernel], float, tuple[int, int]]:
-    """Kernels, noise level and the most blurred point (a first loupe position), off the GUI thread."""
-    kernels = estimate_kernels(photo, blurmap, region)
-    return kernels, photo_noise(photo), most_blurred_point(blurmap, region, list(kernels) or None)
+def _prepare(photo: np.ndarray, blurmap, region: str) -> tuple[Deblurrer, tuple[int, int]]:
+    """The Deblurrer (its kernels and noise level) and the most blurred point (a first loupe
+    position), off the GUI thread."""
+    deblurrer = Deblurrer(photo, blurmap, region)
+    return deblurrer, deblurrer.most_blurred_point()
 
 
 def _caption(kernel: BlurKernel) -> str:
@@ -76,11 +68,10 @@ class DeblurPanel(EditPanel):
 
     def __init__(self, context: EditorContext, parent: QWidget | None = None) -> None:
         super().__init__(context, parent)
-        self.kernels: dict[str, BlurKernel] | None = None
-        self.noise: float | None = None
+        self.deblurrer: Deblurrer | None = None  # of the current photo, blur map and region choice
         self.loupe_centre: tuple[float, float] | None = None
         self.loupe_images: tuple[np.ndarray, np.ndarray] | None = None  # (before, after), for tests
-        self._kernel_key: tuple | None = None
+        self._inputs_generation = 0  # grows with every change of those inputs: older estimates are dropped
         self._estimate_job: WorkerJob | None = None
         self._loupe_job: WorkerJob | None = None
         self._loupe_cancel: threading.Event | None = None
@@ -92,17 +83,11 @@ class DeblurPanel(EditPanel):
             self.region.addItem(text, value)
         self.region.setToolTip("Auto: a kernel for each blurred class of the blur map; otherwise every "
                                "blurred pixel is treated as that kind of blur")
-        self.method = QComboBox()
-        for text, value in METHODS:
-            self.method.addItem(text, value)
-        self.strength = QSlider(Qt.Orientation.Horizontal)
-        self.strength.setRange(0, 2 * STRENGTH_STEPS)
-        self.strength.setValue(STRENGTH_STEPS)
+        self.method = choice_box(DeblurSettings, "method", METHOD_LABELS)
+        self.strength = SettingSlider(DeblurSettings, "strength", STRENGTH_STEPS)
         self.strength.setToolTip("0% = unchanged, 100% = the full restoration, above = exaggerated")
         self.strength_label = QLabel()
-        self.smoothness = QSlider(Qt.Orientation.Horizontal)
-        self.smoothness.setRange(-2 * SMOOTH_STEPS, 3 * SMOOTH_STEPS)  # 1/4x .. 8x the automatic value
-        self.smoothness.setValue(0)
+        self.smoothness = SettingSlider(DeblurSettings, "smoothness", SMOOTH_STEPS)
         self.smoothness.setToolTip("Artifact suppression: more = less noise and ringing, less detail")
         self.smoothness_label = QLabel()
         self.kernel_box = QGridLayout()
@@ -163,19 +148,20 @@ class DeblurPanel(EditPanel):
         self._update_enabled()
 
     # --- settings -------------------------------------------------------------------------------
-    def settings(self) -> dict:
-        """Keyword arguments of `deblur` chosen in the panel."""
-        return {
-            "region": self.region.currentData(),
-            "method": self.method.currentData(),
-            "strength": self.strength.value() / STRENGTH_STEPS,
-            "regularisation": 2.0 ** (self.smoothness.value() / SMOOTH_STEPS),
-        }
+    @property
+    def kernels(self) -> dict[str, BlurKernel] | None:
+        """The estimated kernels by kind (empty: none measurable), or None before the estimate."""
+        return None if self.deblurrer is None else self.deblurrer.kernels
+
+    def settings(self) -> DeblurSettings:
+        """The deconvolution settings chosen in the panel."""
+        return DeblurSettings(method=self.method.currentData(), strength=self.strength.setting(),
+                              smoothness=self.smoothness.setting())
 
     def _update_labels(self) -> None:
         s = self.settings()
-        self.strength_label.setText(f"{100 * s['strength']:.0f}%")
-        self.smoothness_label.setText(f"{s['regularisation']:.2g}×")
+        self.strength_label.setText(f"{100 * s.strength:.0f}%")
+        self.smoothness_label.setText(f"{s.smoothness:.2g}×")
 
     def _update_enabled(self) -> None:
         ready = self.inputs_ready()
@@ -201,8 +187,8 @@ class DeblurPanel(EditPanel):
 
     def _inputs_changed(self) -> None:
         """Photo, blur map or region choice changed: the kernels must be estimated again."""
-        self.kernels = None
-        self._kernel_key = None
+        self.deblurrer = None
+        self._inputs_generation += 1
         self._cancel_previews()
         if self._estimate_job is not None:
             self._estimate_job.discard()
@@ -212,35 +198,28 @@ class DeblurPanel(EditPanel):
         if self.active:
             self._ensure_kernels()
 
-    def _key(self) -> tuple:
-        ctx = self.context
-        return (ctx.edit_generation, id(ctx.photo), id(ctx.blurmap), self.region.currentData())
-
     def _ensure_kernels(self) -> None:
         ctx = self.context
         if not self.inputs_ready():
             self._update_enabled()
             return
-        key = self._key()
-        if self.kernels is not None and key == self._kernel_key:
+        if self.deblurrer is not None:
             self._schedule_previews()
             return
-        if self._estimate_job is not None and self._estimate_job.running and key == self._kernel_key:
-            return
-        if self._estimate_job is not None:
-            self._estimate_job.discard()
-        self._kernel_key = key
+        if self._estimate_job is not None and self._estimate_job.running:
+            return  # an estimate of these inputs is on its way (a change of them discards the job)
         self.status.setText("Estimating the blur kernels…")
+        generation = self._inputs_generation
         self._estimate_job = ctx.run_in_worker(
-            _estimate, ctx.photo, ctx.blurmap, self.region.currentData(),
-            on_result=lambda result, key=key: self._kernels_ready(result, key),
+            _prepare, ctx.photo, ctx.blurmap, self.region.currentData(),
+            on_result=lambda result, generation=generation: self._kernels_ready(result, generation),
             on_error=self._failed,
         )
 
-    def _kernels_ready(self, result: tuple[dict[str, BlurKernel], float, tuple[int, int]], key: tuple) -> None:
-        if key != self._key():
+    def _kernels_ready(self, result: tuple[Deblurrer, tuple[int, int]], generation: int) -> None:
+        if generation != self._inputs_generation:
             return  # inputs changed meanwhile; a new estimate is on its way
-        self.kernels, self.noise, most_blurred = result
+        self.deblurrer, most_blurred = result
         self._show_kernels(self.kernels)
         if not self.kernels:
             self.status.setText("No blurred region is large and textured enough to measure its blur kernel.")
@@ -319,22 +298,20 @@ class DeblurPanel(EditPanel):
         if not self.active or not self.kernels or not self.inputs_ready():
             return
         self._cancel_previews()
-        options = dict(self.settings(), noise=self.noise)
+        settings = self.settings()
         if self.loupe_centre is not None:
             box = loupe_box(self.loupe_centre, LOUPE_SIZE, ctx.photo.shape)
             cancel = threading.Event()
             self._loupe_cancel = cancel
             self._loupe_job = ctx.run_in_worker(
-                deblur_preview, ctx.photo, ctx.blurmap, box, self.kernels, cancel=cancel.is_set, **options,
-                on_result=self._show_loupe, on_error=self._failed,
+                self.deblurrer.preview, settings, box, cancel.is_set, on_result=self._show_loupe, on_error=self._failed,
             )
         if self.whole.isChecked() and not self.paused:
             cancel = threading.Event()
             self._canvas_cancel = cancel
             self.status.setText("Deblurring the whole photo for the preview…")
             self._canvas_job = ctx.run_in_worker(
-                deblur, ctx.photo, ctx.blurmap, self.kernels, cancel=cancel.is_set, **options,
-                on_result=self._show_canvas, on_error=self._failed,
+                self.deblurrer.render, settings, cancel=cancel.is_set, on_result=self._show_canvas, on_error=self._failed,
             )
 
     def _show_loupe(self, pair: tuple[np.ndarray, np.ndarray]) -> None:
@@ -353,17 +330,15 @@ class DeblurPanel(EditPanel):
             self.report_failure("Deblur failed", error)
 
     # --- apply ----------------------------------------------------------------------------------
-    def apply(self) -> Optional[WorkerJob]:
+    def apply(self) -> WorkerJob | None:
         """Deblur the whole photo at full resolution and replace it (one undoable step)."""
-        ctx = self.context
         if not self.kernels or not self.inputs_ready() or self.busy():
             return None
         settings = self.settings()
         names = ", ".join(k.describe() for k in self.kernels.values())
         return self.apply_in_worker(
-            deblur, ctx.photo, ctx.blurmap, self.kernels, noise=self.noise, **settings,
-            status="Deblurring at full resolution…", error_title="Deblur failed",
-            description=f"Deblur ({names}, {100 * settings['strength']:.0f}%)",
+            self.deblurrer.render, settings, status="Deblurring at full resolution…", error_title="Deblur failed",
+            description=f"Deblur ({names}, {100 * settings.strength:.0f}%)",
         )
 
 

@@ -10,40 +10,32 @@ from __future__ import annotations
 import threading
 from pathlib import Path
 
-import numpy as np
-from PySide6.QtCore import Qt
 from PySide6.QtWidgets import (
     QCheckBox,
-    QComboBox,
     QFormLayout,
     QHBoxLayout,
     QLabel,
     QPushButton,
-    QSlider,
     QVBoxLayout,
     QWidget,
 )
 
-from blurstudio.edit.magnify import MAX_AMOUNT, PREVIEW_PIXELS, Cancelled, Magnifier
+from blurstudio.edit.magnify import PREVIEW_PIXELS, Cancelled, Magnifier
+from blurstudio.edit.settings import MagnifySettings
 
 from .base import EditorContext, EditPanel, WorkerJob
+from .controls import SettingSlider, choice_box
 
 AMOUNT_STEPS = 100  # slider units per 1.0 of amount
 BOOST_STEPS = 10  # slider units per 1.0 of highlight boost
-MAX_BOOST = 20.0
 PREVIEW_DELAY_MS = 60  # coalesce slider drags into one preview
 EXPORT_FILTER = "JPEG (*.jpg *.jpeg);;PNG (*.png)"
 
 
-def _render_full(magnifier: Magnifier, settings: dict) -> np.ndarray:
-    return magnifier.render(max_pixels=None, **settings)
-
-
-def _render_and_write(path: Path, magnifier: Magnifier, settings: dict, protect: list[Path]) -> Path:
+def _render_and_write(path: Path, magnifier: Magnifier, settings: MagnifySettings, protect: list[Path]) -> Path:
     from blurstudio.images import write_image
 
-    image = magnifier.render(max_pixels=None, **settings)
-    return write_image(path, image, quality=95, protect=protect)
+    return write_image(path, magnifier.render(settings), quality=95, protect=protect)
 
 
 class MagnifyPanel(EditPanel):
@@ -53,25 +45,19 @@ class MagnifyPanel(EditPanel):
 
     def __init__(self, context: EditorContext, parent: QWidget | None = None) -> None:
         super().__init__(context, parent)
-        self.magnifier: Magnifier | None = None
-        self._magnifier_key: tuple | None = None
+        self.magnifier: Magnifier | None = None  # of the current photo, blur map and subject
+        self._inputs_generation = 0  # grows with every change of those inputs: older estimates are dropped
         self._prepare_job: WorkerJob | None = None
         self._preview_job: WorkerJob | None = None
         self._preview_cancel: threading.Event | None = None
         self._last_preview = None
 
-        self.amount = QSlider(Qt.Orientation.Horizontal)
-        self.amount.setRange(AMOUNT_STEPS, int(MAX_AMOUNT * AMOUNT_STEPS))
-        self.amount.setValue(2 * AMOUNT_STEPS)
+        self.amount = SettingSlider(MagnifySettings, "amount", AMOUNT_STEPS)
         self.amount.setToolTip("How many times blurrier the background becomes (1 = unchanged)")
         self.amount_label = QLabel()
-        self.bokeh = QComboBox()
-        self.bokeh.addItem("Circle", "circle")
-        self.bokeh.addItem("Hexagon", "hexagon")
+        self.bokeh = choice_box(MagnifySettings, "bokeh", {"circle": "Circle", "hexagon": "Hexagon"})
         self.bokeh.setToolTip("Shape of the lens aperture: the shape of out-of-focus highlights")
-        self.boost = QSlider(Qt.Orientation.Horizontal)
-        self.boost.setRange(0, int(MAX_BOOST * BOOST_STEPS))
-        self.boost.setValue(1 * BOOST_STEPS)
+        self.boost = SettingSlider(MagnifySettings, "highlight_boost", BOOST_STEPS)
         self.boost.setToolTip("How strongly bright points bloom into bokeh discs")
         self.boost_label = QLabel()
         self.protect = QCheckBox("Protect subject (use the selection)")
@@ -127,18 +113,15 @@ class MagnifyPanel(EditPanel):
         self._update_enabled()
 
     # --- settings -------------------------------------------------------------------------------
-    def settings(self) -> dict:
-        """The render settings chosen in the panel (keyword arguments of Magnifier.render)."""
-        return {
-            "amount": self.amount.value() / AMOUNT_STEPS,
-            "bokeh": self.bokeh.currentData(),
-            "highlight_boost": self.boost.value() / BOOST_STEPS,
-        }
+    def settings(self) -> MagnifySettings:
+        """The render settings chosen in the panel."""
+        return MagnifySettings(amount=self.amount.setting(), bokeh=self.bokeh.currentData(),
+                               highlight_boost=self.boost.setting())
 
     def _update_labels(self) -> None:
         s = self.settings()
-        self.amount_label.setText(f"{s['amount']:.2f}×")
-        self.boost_label.setText(f"{s['highlight_boost']:.1f}")
+        self.amount_label.setText(f"{s.amount:.2f}×")
+        self.boost_label.setText(f"{s.highlight_boost:.1f}")
 
     def _update_enabled(self) -> None:
         ready = self.inputs_ready()
@@ -174,7 +157,7 @@ class MagnifyPanel(EditPanel):
     def _inputs_changed(self) -> None:
         """Photo, blur map, subject or motion choice changed: the estimate must be redone."""
         self.magnifier = None
-        self._magnifier_key = None
+        self._inputs_generation += 1
         self._cancel_preview()
         if self._prepare_job is not None:
             self._prepare_job.discard()
@@ -183,35 +166,27 @@ class MagnifyPanel(EditPanel):
         if self.active:
             self._ensure_magnifier()
 
-    def _key(self) -> tuple:
-        ctx = self.context
-        selection = ctx.selection if self.protect.isChecked() else None
-        return (ctx.edit_generation, id(ctx.photo), id(ctx.blurmap), id(selection), self.motion.isChecked())
-
     def _ensure_magnifier(self) -> None:
         ctx = self.context
         if not self.inputs_ready():
             self._update_enabled()
             return
-        key = self._key()
-        if self.magnifier is not None and key == self._magnifier_key:
+        if self.magnifier is not None:
             self._schedule_preview()
             return
-        if self._prepare_job is not None and self._prepare_job.running and key == self._magnifier_key:
-            return
-        if self._prepare_job is not None:
-            self._prepare_job.discard()
-        self._magnifier_key = key
+        if self._prepare_job is not None and self._prepare_job.running:
+            return  # an estimate of these inputs is on its way (a change of them discards the job)
         selection = ctx.selection if self.protect.isChecked() else None
         self.status.setText("Estimating the existing blur…")
+        generation = self._inputs_generation
         self._prepare_job = ctx.run_in_worker(
             Magnifier, ctx.photo, ctx.blurmap, selection=selection, include_motion=self.motion.isChecked(),
-            on_result=lambda m, key=key: self._magnifier_ready(m, key),
+            on_result=lambda m, generation=generation: self._magnifier_ready(m, generation),
             on_error=self._failed,
         )
 
-    def _magnifier_ready(self, magnifier: Magnifier, key: tuple) -> None:
-        if key != self._key():
+    def _magnifier_ready(self, magnifier: Magnifier, generation: int) -> None:
+        if generation != self._inputs_generation:
             return  # inputs changed meanwhile; a new estimate is on its way
         self.magnifier = magnifier
         top = magnifier.blur_radius_top
@@ -250,8 +225,7 @@ class MagnifyPanel(EditPanel):
         cancel = threading.Event()
         self._preview_cancel = cancel
         self._preview_job = self.context.run_in_worker(
-            self.magnifier.render, max_pixels=PREVIEW_PIXELS, cancel=cancel.is_set, **self.settings(),
-            on_result=self._show, on_error=self._failed,
+            self.magnifier.preview, self.settings(), cancel.is_set, on_result=self._show, on_error=self._failed,
         )
 
     def _show(self, image) -> None:
@@ -276,8 +250,8 @@ class MagnifyPanel(EditPanel):
             return None
         settings = self.settings()
         return self.apply_in_worker(
-            _render_full, self.magnifier, settings, status="Rendering at full resolution…",
-            description=f"Magnify blur ×{settings['amount']:.2f}", error_title="Magnify failed",
+            self.magnifier.render, settings, status="Rendering at full resolution…",
+            description=f"Magnify blur ×{settings.amount:.2f}", error_title="Magnify failed",
         )
 
     def _export_clicked(self) -> None:

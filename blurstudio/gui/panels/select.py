@@ -1,9 +1,9 @@
 """The Select panel: select the sharp subject (or a blur class) with a matted edge, refine it with a
 brush, preview it four ways, save the matte or a cut-out, copy the cut-out to the clipboard.
 
-All numerical work is `blurstudio.edit.selection`, run in workers. Each change of the controls or of
-the strokes first solves a quick preview at reduced scale (`reduce_inputs`), then the full-resolution
-solve follows; its alpha becomes the editor's selection (`EditorContext.set_selection`), which other
+All numerical work is a `blurstudio.edit.selection.Selector` of the photo and its map, run in workers.
+Each change of the controls or of the strokes first solves a quick preview at reduced scale
+(`Selector.preview`), then the full-resolution solve follows (`Selector.render`); its alpha becomes the editor's selection (`EditorContext.set_selection`), which other
 panels (Magnify) use. Stale jobs are cancelled and their results dropped.
 """
 
@@ -31,16 +31,18 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from blurstudio.edit import selection as sel
+from blurstudio.edit import matte
+from blurstudio.edit import scribbles as scr
+from blurstudio.edit.selection import Cancelled, Selector, warm_up
+from blurstudio.edit.settings import SOLVERS, SelectSettings
 
 from .base import BrushEvent, EditorContext, EditPanel, WorkerJob
+from .controls import SettingSlider, choice_box
 
-PREVIEW_PIXELS = 250_000  # the quick preview's size (photo pixels)
-PREVIEW_WORKING_PIXELS = 120_000  # the quick preview's solver size
 PREVIEW_DELAY_MS = 60  # coalesce slider drags into one quick preview
 FULL_DELAY_MS = 400  # the full-resolution solve starts when the controls have rested this long
 EDGE_STEPS = 1000  # edge slider units per 1.0 of edge width (fraction of the photo size)
-MAX_EDGE = 0.10
+RANGE_STEPS = 100  # range slider units per 1.0 of threshold
 BRUSH_FRACTIONS = (0.005, 0.1)  # brush radius range, fraction of the photo's short side
 
 TARGET_LABELS = {
@@ -57,9 +59,9 @@ PREVIEW_LABELS = {
     "alpha": "Matte",
 }
 BRUSH_MODES = (
-    ("Add", sel.SCRIBBLE_INSIDE, "Paint what must be selected"),
-    ("Subtract", sel.SCRIBBLE_OUTSIDE, "Paint what must not be selected"),
-    ("Refine edge", sel.SCRIBBLE_UNKNOWN, "Paint over hair or fuzzy edges: the matting decides"),
+    ("Add", scr.SCRIBBLE_INSIDE, "Paint what must be selected"),
+    ("Subtract", scr.SCRIBBLE_OUTSIDE, "Paint what must not be selected"),
+    ("Refine edge", scr.SCRIBBLE_UNKNOWN, "Paint over hair or fuzzy edges: the matting decides"),
 )
 
 
@@ -73,24 +75,23 @@ class _Result:
     full: bool  # full resolution
 
 
-def _solve(photo, blurmap, scribbles, settings: dict, max_pixels: int | None, working_pixels: int, cancel) -> tuple:
-    """Worker: (photo used, scribbles used, Selection). max_pixels None = full resolution."""
-    if max_pixels is not None:
-        photo, blurmap, scribbles = sel.reduce_inputs(photo, blurmap, scribbles, max_pixels)
-    result = sel.select(photo, blurmap, scribbles=scribbles, working_pixels=working_pixels, cancel=cancel, **settings)
-    return photo, scribbles, result
+def _solve(selector: Selector, settings: SelectSettings, scribbles: np.ndarray | None, full: bool, cancel) -> tuple:
+    """Worker: (photo used, scribbles used, Selection): the quick preview, or the full resolution."""
+    if full:
+        return selector.photo, scribbles, selector.render(settings, scribbles, cancel=cancel)
+    return selector.preview(settings, scribbles, cancel)
 
 
 def _write_matte(path: Path, alpha: np.ndarray, bits: int, protect: list[Path]) -> Path:
     from blurstudio.images import write_image
 
-    return write_image(path, sel.alpha_image(alpha, bits), protect=protect)
+    return write_image(path, matte.alpha_image(alpha, bits), protect=protect)
 
 
 def _write_cutout(path: Path, photo: np.ndarray, alpha: np.ndarray, protect: list[Path]) -> Path:
     from blurstudio.images import write_image
 
-    return write_image(path, sel.cutout(photo, alpha), protect=protect)
+    return write_image(path, matte.cutout(photo, alpha), protect=protect)
 
 
 class _StrokeCommand(QUndoCommand):
@@ -126,6 +127,7 @@ class SelectPanel(EditPanel):
     def __init__(self, context: EditorContext, parent: QWidget | None = None) -> None:
         super().__init__(context, parent)
         self.scribbles: np.ndarray | None = None  # uint8 (H, W) SCRIBBLE_* codes at full resolution
+        self.selector: Selector | None = None  # of the current photo and blur map, made on first use
         self.strokes = QUndoStack(self)
         self.result: _Result | None = None  # the latest shown result (quick or full)
         self.full: _Result | None = None  # the latest full-resolution result
@@ -136,23 +138,15 @@ class SelectPanel(EditPanel):
         self._stroke_box: list[int] | None = None
         self._last_point: tuple[float, float] | None = None
 
-        self.target = QComboBox()
-        for key, label in TARGET_LABELS.items():
-            self.target.addItem(label, key)
+        self.target = choice_box(SelectSettings, "target", TARGET_LABELS)
         self.target.setToolTip("What to select: the sharp subject, or the motion- / defocus-blurred parts")
-        self.range = QSlider(Qt.Orientation.Horizontal)
-        self.range.setRange(2, 98)
-        self.range.setValue(50)
+        self.range = SettingSlider(SelectSettings, "threshold", RANGE_STEPS, reverse=True)
         self.range.setToolTip("Range: higher selects more (a lower probability of the target is enough)")
         self.range_label = QLabel()
-        self.edge = QSlider(Qt.Orientation.Horizontal)
-        self.edge.setRange(0, int(MAX_EDGE * EDGE_STEPS))
-        self.edge.setValue(int(round(sel.EDGE_WIDTH * EDGE_STEPS)))
+        self.edge = SettingSlider(SelectSettings, "edge_width", EDGE_STEPS)
         self.edge.setToolTip("Width of the refined edge band (share of the photo size); 0 = the blur map's hard edge")
         self.edge_label = QLabel()
-        self.solver = QComboBox()
-        for key, text in sel.SOLVERS.items():
-            self.solver.addItem(text[0].upper() + text[1:], key)
+        self.solver = choice_box(SelectSettings, "solver", {k: text[0].upper() + text[1:] for k, text in SOLVERS.items()})
         self.solver.setToolTip("The pymatting algorithm that computes the soft edge (closed-form is fast and good)")
         self.view = QComboBox()
         for key, label in PREVIEW_LABELS.items():
@@ -239,22 +233,17 @@ class SelectPanel(EditPanel):
         context.blurmap_changed.connect(self._inputs_changed)
         self._update_labels()
         self._update_enabled()
-        context.run_in_worker(sel.warm_up, on_error=lambda e: None)  # the first solve need not wait for it
+        context.run_in_worker(warm_up, on_error=lambda e: None)  # the first solve need not wait for it
 
     # --- settings -------------------------------------------------------------------------------
-    def settings(self) -> dict:
-        """Keyword arguments of selection.select chosen in the panel."""
-        return {
-            "target": self.target.currentData(),
-            "threshold": 1.0 - self.range.value() / 100.0,
-            "edge_width": self.edge.value() / EDGE_STEPS,
-            "solver": self.solver.currentData(),
-        }
+    def settings(self) -> SelectSettings:
+        """The selection settings chosen in the panel."""
+        return SelectSettings(target=self.target.currentData(), threshold=self.range.setting(),
+                              edge_width=self.edge.setting(), solver=self.solver.currentData())
 
     def _update_labels(self) -> None:
-        s = self.settings()
         self.range_label.setText(f"{self.range.value()}")
-        self.edge_label.setText(f"{100 * s['edge_width']:.1f}%")
+        self.edge_label.setText(f"{100 * self.edge.setting():.1f}%")
 
     def _history_changed(self, _: bool) -> None:
         if shiboken6.isValid(self.strokes) and shiboken6.isValid(self.undo_button):  # not while being destroyed
@@ -297,6 +286,7 @@ class SelectPanel(EditPanel):
 
     def _inputs_changed(self) -> None:
         photo = self.context.photo
+        self.selector = None
         if photo is not None and (self.scribbles is None or self.scribbles.shape != photo.shape[:2]):
             self.scribbles = np.zeros(photo.shape[:2], np.uint8)
             self.strokes.clear()
@@ -329,14 +319,16 @@ class SelectPanel(EditPanel):
             self.stop_job(job, cancel)
         self._jobs = []
 
-    def _run(self, max_pixels: int | None, working_pixels: int) -> WorkerJob:
+    def _run(self, full: bool) -> WorkerJob:
         ctx = self.context
+        if self.selector is None:
+            self.selector = Selector(ctx.photo, ctx.blurmap)  # cheap: it prepares in the first worker
         cancel = threading.Event()
         generation = self.generation
         scribbles = None if self.scribbles is None or not self.scribbles.any() else self.scribbles.copy()
         job = ctx.run_in_worker(
-            _solve, ctx.photo, ctx.blurmap, scribbles, self.settings(), max_pixels, working_pixels, cancel.is_set,
-            on_result=lambda r, g=generation, full=max_pixels is None: self._solved(r, g, full),
+            _solve, self.selector, self.settings(), scribbles, full, cancel.is_set,
+            on_result=lambda r, g=generation: self._solved(r, g, full),
             on_error=self._failed,
         )
         self._jobs.append((job, cancel))
@@ -345,12 +337,12 @@ class SelectPanel(EditPanel):
     def _start_quick(self) -> None:
         if self.inputs_ready() and self.active:
             self.status.setText("Previewing…")
-            self._run(PREVIEW_PIXELS, PREVIEW_WORKING_PIXELS)
+            self._run(full=False)
 
     def _start_full(self) -> None:
         if self.inputs_ready():
             self.status.setText("Refining at full resolution…")
-            self._run(None, sel.WORKING_PIXELS)
+            self._run(full=True)
 
     def _solved(self, value: tuple, generation: int, full: bool) -> None:
         photo, scribbles, result = value
@@ -376,7 +368,7 @@ class SelectPanel(EditPanel):
             self._preview_job.discard()
         mode = self.view.currentData()
         self._preview_job = self.context.run_in_worker(
-            sel.preview, r.photo, r.alpha, mode, scribbles=r.scribbles,
+            matte.preview, r.photo, r.alpha, mode, scribbles=r.scribbles,
             on_result=lambda image, g=r.generation: self._show(image, g), on_error=self._failed,
         )
 
@@ -385,7 +377,7 @@ class SelectPanel(EditPanel):
             self.context.show_preview(image)
 
     def _failed(self, error: BaseException) -> None:
-        if not isinstance(error, sel.SelectionCancelled):  # a stale solve stopped on purpose
+        if not isinstance(error, Cancelled):  # a stale solve stopped on purpose
             self.report_failure("Selection failed", error)
 
     # --- brush ----------------------------------------------------------------------------------
@@ -422,8 +414,8 @@ class SelectPanel(EditPanel):
             self._stroke_before = self.scribbles.copy()
             self._stroke_box = None
             self._last_point = point
-        code = sel.SCRIBBLE_NONE if event.erase else self.brush_code()
-        box = sel.draw_stroke(self.scribbles, self._last_point or point, point, self.brush_radius(), code)
+        code = scr.SCRIBBLE_NONE if event.erase else self.brush_code()
+        box = scr.draw_stroke(self.scribbles, self._last_point or point, point, self.brush_radius(), code)
         self._last_point = point
         if self._stroke_box is None:
             self._stroke_box = list(box)
@@ -448,7 +440,7 @@ class SelectPanel(EditPanel):
         if self.scribbles is None or not self.scribbles.any():
             return
         before = self.scribbles.copy()
-        self.scribbles[:] = sel.SCRIBBLE_NONE
+        self.scribbles[:] = scr.SCRIBBLE_NONE
         H, W = before.shape
         self.strokes.push(_StrokeCommand(self, (0, H, 0, W), before, self.scribbles.copy()))
         self.strokes_changed()
@@ -486,7 +478,7 @@ class SelectPanel(EditPanel):
         """Put the cut-out (RGBA, foreground colours) on the clipboard."""
         if not self._can_save():
             return None
-        return self.run_full_job(sel.cutout, self.context.photo, self.full.alpha, status="Copying the cut-out…",
+        return self.run_full_job(matte.cutout, self.context.photo, self.full.alpha, status="Copying the cut-out…",
                                  on_result=self._copied, error_title="Could not save")
 
     def _copied(self, rgba: np.ndarray) -> None:

@@ -1,0 +1,457 @@
+"""Blur kernels: their models (a defocus disk, a linear motion streak), pictures of them, and their
+estimation from the power spectrum of a blurred region of a photo (NumPy in, NumPy out, no Qt).
+
+For each blurred region (motion / defocus, from the blur map) windowed patches inside it are picked
+and their power spectra averaged (Welch). Blur multiplies the spectrum by |H|^2, so the kernel shows
+up as dark rings (defocus disk) or parallel dark stripes (linear motion).
+- defocus: fit the radial profile with  c * f^-alpha * |H_R(f)|^2 + noise  over disk radii R;
+- motion: the cepstrum of the anisotropic part of the log spectrum has negative peaks at the
+  blur vector (length L, angle theta); the candidate whose sinc model fits the 2-D log spectrum
+  best (harmonics at 2L, 3L dropped) is refined by a local search.
+
+Angles are in degrees, counter-clockwise from the +x axis (image right), in [0, 180).
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+
+import cv2
+import numpy as np
+import scipy.fft as sfft
+
+from ..blurmap import DEFOCUS, MOTION, SHARP, BlurMap
+from ..errors import InputError
+from ..ops.colour import LUMA, srgb_to_linear
+from ..ops.photo import check_photo, check_probs
+from .settings import REGIONS
+
+
+def disk_kernel(radius: float) -> np.ndarray:
+    """Defocus PSF: a uniform disk of `radius` px with a one-pixel anti-aliased edge, sum 1."""
+    r = max(float(radius), 0.0)
+    n = int(np.ceil(r + 0.5))
+    y, x = np.mgrid[-n:n + 1, -n:n + 1]
+    k = np.clip(r + 0.5 - np.hypot(x, y), 0.0, 1.0).astype(np.float32)
+    if k.sum() <= 0:
+        k[n, n] = 1.0
+    return k / k.sum()
+
+
+def motion_kernel(length: float, angle: float) -> np.ndarray:
+    """Linear motion PSF: a segment of `length` px at `angle` degrees (CCW from +x), sub-pixel exact
+    ends (bilinear splatting of dense samples), sum 1."""
+    length = max(float(length), 1.0)
+    theta = np.deg2rad(angle)
+    n = int(np.ceil(length / 2)) + 1
+    k = np.zeros((2 * n + 1, 2 * n + 1), np.float64)
+    t = np.linspace(-(length - 1) / 2, (length - 1) / 2, int(np.ceil(length * 8)) + 1)
+    # A segment of `length` px covers `length` pixels: its sample centres span length - 1, plus the
+    # bilinear footprint of each sample.
+    x = n + t * np.cos(theta)
+    y = n - t * np.sin(theta)  # image rows grow downwards
+    x0, y0 = np.floor(x).astype(int), np.floor(y).astype(int)
+    fx, fy = x - x0, y - y0
+    for dy, dx, w in ((0, 0, (1 - fx) * (1 - fy)), (0, 1, fx * (1 - fy)), (1, 0, (1 - fx) * fy), (1, 1, fx * fy)):
+        np.add.at(k, (y0 + dy, x0 + dx), w)
+    return (k / k.sum()).astype(np.float32)
+
+
+@dataclass
+class BlurKernel:
+    """An estimated blur kernel for one region of a photo.
+
+    kind: "motion" or "defocus"; radius (defocus, px); length (px) and angle (degrees CCW from +x,
+    0-180) for motion; score: 0-1, how clearly the spectrum showed the kernel; patches: how many
+    patches the estimate averaged; fraction: the share of the photo in this region.
+    """
+
+    kind: str
+    radius: float = 0.0
+    length: float = 0.0
+    angle: float = 0.0
+    score: float = 0.0
+    patches: int = 0
+    fraction: float = 0.0
+
+    def psf(self) -> np.ndarray:
+        """The kernel as a normalised 2-D array."""
+        if self.kind == "defocus":
+            return disk_kernel(self.radius)
+        if self.kind == "motion":
+            return motion_kernel(self.length, self.angle)
+        raise InputError(f"unknown kernel kind {self.kind!r}")
+
+    @property
+    def extent(self) -> int:
+        """Half-size in pixels of the kernel's support."""
+        return self.psf().shape[0] // 2
+
+    def to_dict(self) -> dict:
+        d = asdict(self)
+        keep = ("radius",) if self.kind == "defocus" else ("length", "angle")
+        out = {"kind": self.kind}
+        out.update({k: round(float(d[k]), 2) for k in keep})
+        out.update(score=round(float(self.score), 3), patches=int(self.patches), fraction=round(float(self.fraction), 4))
+        return out
+
+    def describe(self) -> str:
+        if self.kind == "defocus":
+            return f"defocus disk, radius {self.radius:.1f} px"
+        return f"motion {self.length:.1f} px at {round(self.angle) % 180}\N{DEGREE SIGN}"
+
+
+def kernel_image(kernel: BlurKernel | np.ndarray, size: int = 128) -> np.ndarray:
+    """(size, size) uint8 picture of a kernel for display: white on black, peak at 255.
+
+    The kernel is shown in a box of at least 21 px so small and large kernels keep their true
+    relative size, enlarged with nearest-neighbour so single pixels stay visible.
+    """
+    psf = kernel.psf() if isinstance(kernel, BlurKernel) else np.asarray(kernel, np.float32)
+    if psf.ndim != 2 or psf.size == 0:
+        raise InputError(f"a kernel must be a 2-D array, got shape {psf.shape}")
+    box = max(max(psf.shape), 21)
+    canvas = np.zeros((box, box), np.float32)
+    y0, x0 = (box - psf.shape[0]) // 2, (box - psf.shape[1]) // 2
+    canvas[y0:y0 + psf.shape[0], x0:x0 + psf.shape[1]] = psf
+    peak = canvas.max()
+    if peak > 0:
+        canvas /= peak
+    img = np.round(canvas * 255).astype(np.uint8)
+    return cv2.resize(img, (int(size), int(size)), interpolation=cv2.INTER_NEAREST)
+
+
+def kernel_sheet(kernels: dict[str, BlurKernel], size: int = 160) -> np.ndarray:
+    """(H, W) uint8 image of several kernels side by side, each captioned (for --kernel-out)."""
+    if not kernels:
+        raise InputError("no kernels to draw")
+    tiles = []
+    for k in kernels.values():
+        caption = np.zeros((28, size), np.uint8)
+        text = f"R {k.radius:.1f}px" if k.kind == "defocus" else f"{k.length:.1f}px {round(k.angle) % 180}deg"
+        cv2.putText(caption, f"{k.kind[0].upper()} {text}", (4, 19), cv2.FONT_HERSHEY_SIMPLEX, 0.45, 255, 1, cv2.LINE_AA)
+        tiles.append(np.vstack([kernel_image(k, size), caption]))
+        tiles.append(np.full((size + 28, 4), 96, np.uint8))  # separator
+    return np.hstack(tiles[:-1])
+
+
+# ----------------------------------------------------------------------------- spectra
+
+MAX_PATCHES = 96
+MIN_PATCHES = 4
+
+
+def _patch_positions(mask: np.ndarray, n: int, valid: np.ndarray) -> list[tuple[int, int]]:
+    """Top-left corners of n x n patches lying (>= 90 %) inside `mask` and textured (`valid`)."""
+    h, w = mask.shape
+    if h < n or w < n:
+        return []
+    # Integral image: the mask fraction of every candidate patch in O(1).
+    ii = cv2.integral(mask.astype(np.uint8))
+    iv = cv2.integral(valid.astype(np.uint8))
+    step = n // 2
+    ys = np.arange(0, h - n + 1, step)
+    xs = np.arange(0, w - n + 1, step)
+    out = []
+    area = float(n * n)
+    for y in ys:
+        for x in xs:
+            inside = ii[y + n, x + n] - ii[y, x + n] - ii[y + n, x] + ii[y, x]
+            textured = iv[y + n, x + n] - iv[y, x + n] - iv[y + n, x] + iv[y, x]
+            if inside >= 0.9 * area and textured >= 0.2 * area:
+                out.append((int(y), int(x)))
+    if len(out) > MAX_PATCHES:  # evenly spread subset keeps the cost bounded on big photos
+        pick = np.linspace(0, len(out) - 1, MAX_PATCHES).round().astype(int)
+        out = [out[i] for i in pick]
+    return out
+
+
+def _textured(gray: np.ndarray) -> np.ndarray:
+    """Pixels with some local contrast; flat sky or clipped highlights tell nothing about blur."""
+    g = gray.astype(np.float32)
+    mean = cv2.blur(g, (15, 15))
+    var = cv2.blur(g * g, (15, 15)) - mean * mean
+    sat = cv2.blur((g > 0.98).astype(np.float32), (9, 9)) > 0
+    return (var > 1e-5) & ~sat
+
+
+def region_spectrum(gray: np.ndarray, mask: np.ndarray, n: int) -> tuple[np.ndarray | None, int]:
+    """Welch power spectrum (n x n, unshifted) of Hann-windowed patches inside `mask`.
+
+    Each patch is normalised by its variance so high-contrast patches do not dominate.
+    Returns (None, 0) when too few patches fit in the region."""
+    pos = _patch_positions(mask, n, _textured(gray))
+    if len(pos) < MIN_PATCHES:
+        return None, len(pos)
+    win = np.outer(np.hanning(n + 1)[:-1], np.hanning(n + 1)[:-1]).astype(np.float32)  # periodic Hann
+    stack = np.stack([gray[y:y + n, x:x + n] for y, x in pos]).astype(np.float32)
+    stack -= stack.mean(axis=(1, 2), keepdims=True)
+    stack /= np.sqrt(stack.var(axis=(1, 2), keepdims=True) + 1e-12)
+    spec = np.abs(sfft.fft2(stack * win, axes=(1, 2))) ** 2
+    return spec.mean(axis=0).astype(np.float64), len(pos)
+
+
+def _freq_grid(n: int) -> tuple[np.ndarray, np.ndarray]:
+    f = np.fft.fftfreq(n)
+    return np.meshgrid(f, f)  # (fx, fy) in cycles per pixel
+
+
+def _radial_bins(n: int) -> np.ndarray:
+    fx, fy = _freq_grid(n)
+    return np.round(np.hypot(fx, fy) * n).astype(int)
+
+
+def _radial_mean(a: np.ndarray, bins: np.ndarray, nbins: int) -> np.ndarray:
+    s = np.bincount(bins.ravel(), a.ravel(), minlength=nbins)[:nbins]
+    c = np.bincount(bins.ravel(), minlength=nbins)[:nbins]
+    return s / np.maximum(c, 1)
+
+
+def _window_leak(p: np.ndarray) -> np.ndarray:
+    """Spread a power spectrum as a periodic Hann window does (power kernel 1/6, 2/3, 1/6 per axis)."""
+    p = p * (2 / 3) + (np.roll(p, 1, 0) + np.roll(p, -1, 0)) / 6
+    return p * (2 / 3) + (np.roll(p, 1, 1) + np.roll(p, -1, 1)) / 6
+
+
+def _otf_power(psf: np.ndarray, n: int) -> np.ndarray:
+    """|H|^2 of a PSF on the n x n DFT grid (PSF centred on the origin)."""
+    pad = np.zeros((n, n), np.float64)
+    kh, kw = psf.shape
+    pad[:kh, :kw] = psf
+    pad = np.roll(pad, (-(kh // 2), -(kw // 2)), axis=(0, 1))
+    return np.abs(np.fft.fft2(pad)) ** 2
+
+
+def _fit_log_model(p: np.ndarray, g: np.ndarray) -> tuple[float, np.ndarray]:
+    """Fit p ~ c*g + noise (c > 0, noise >= 0) in relative terms; return (log-residual, model)."""
+    a, b = g / p, 1.0 / p
+    m = np.array([[a @ a, a @ b], [a @ b, b @ b]])
+    rhs = np.array([a.sum(), b.sum()])
+    try:
+        c, noise = np.linalg.solve(m, rhs)
+    except np.linalg.LinAlgError:
+        c, noise = -1.0, 0.0
+    if noise < 0 or c <= 0:
+        c, noise = a.sum() / max(a @ a, 1e-300), 0.0
+    model = c * g + noise
+    return float(np.mean((np.log(p) - np.log(np.maximum(model, 1e-300))) ** 2)), model
+
+
+# ----------------------------------------------------------------------------- estimation
+
+DEFOCUS_RADII = np.arange(0.5, 15.01, 0.25)
+PRIOR_SLOPES = (1.0, 1.5, 2.0, 2.5, 3.0, 3.5)
+
+
+def estimate_defocus_radius(spectrum: np.ndarray) -> tuple[float, float]:
+    """Disk radius (px) and a 0-1 score from a Welch spectrum of a defocused region."""
+    n = spectrum.shape[0]
+    bins = _radial_bins(n)
+    nb = n // 2
+    p = _radial_mean(spectrum, bins, nb)
+    sel = slice(2, nb - 1)  # skip DC leakage and the Nyquist corner
+    fx, fy = _freq_grid(n)
+    f = np.maximum(np.hypot(fx, fy), 0.5 / n)
+    priors = {a: f ** -a for a in PRIOR_SLOPES}
+    results = []
+    for r in DEFOCUS_RADII:
+        h2 = _otf_power(disk_kernel(r), n)
+        best = np.inf
+        for a, prior in priors.items():
+            model = _radial_mean(_window_leak(prior * h2), bins, nb)
+            err, _ = _fit_log_model(p[sel], model[sel])
+            best = min(best, err)
+        results.append(best)
+    results = np.array(results)
+    i = int(np.argmin(results))
+    radius = float(DEFOCUS_RADII[i])
+    if 0 < i < len(results) - 1:  # parabolic refinement between grid radii
+        y0, y1, y2 = results[i - 1:i + 2]
+        den = y0 - 2 * y1 + y2
+        if den > 0:
+            radius += float(np.clip(0.5 * (y0 - y2) / den, -0.5, 0.5)) * (DEFOCUS_RADII[1] - DEFOCUS_RADII[0])
+    # Score: how much better the best radius fits than the smallest (almost no blur) would.
+    score = float(np.clip(1 - results[i] / max(results[0], 1e-12), 0, 1))
+    return radius, score
+
+
+def estimate_motion_blur(spectrum: np.ndarray) -> tuple[float, float, float]:
+    """Motion length (px), angle (deg) and a 0-1 score from a Welch spectrum of a motion-blurred region.
+
+    The cepstrum of the anisotropic log spectrum has a negative peak at the blur vector; its few
+    deepest local minima are candidates, and the one whose sinc model fits the spectrum best wins."""
+    n = spectrum.shape[0]
+    fit = _MotionFit(spectrum)
+    ceps = np.real(np.fft.ifft2(fit.aniso_full))
+    dy, dx = np.meshgrid(np.fft.fftfreq(n) * n, np.fft.fftfreq(n) * n, indexing="ij")
+    r = np.hypot(dx, dy)
+    search = (r >= 3) & (r <= n / 2 - 2) & ((dy > 0) | ((dy == 0) & (dx > 0)))  # half plane: +-v alike
+    neighbours = np.min([np.roll(ceps, (oy, ox), (0, 1)) for oy in (-1, 0, 1) for ox in (-1, 0, 1) if oy or ox], axis=0)
+    minima = np.flatnonzero((search & (ceps <= neighbours)).ravel())
+    minima = minima[np.argsort(ceps.ravel()[minima])][:MOTION_CANDIDATES]
+    if minima.size == 0:
+        return 0.0, 0.0, 0.0
+    candidates = []
+    for flat in minima:
+        iy, ix = np.unravel_index(int(flat), ceps.shape)
+        px, py = _subpixel_peak(ceps, dx, dy, iy, ix)
+        length = float(np.hypot(px, py))
+        angle = float(np.rad2deg(np.arctan2(-py, px)) % 180.0)  # rows grow downwards
+        candidates.append((fit(length, angle), length, angle))
+    score, length, angle = fit.refine(max(_drop_harmonics(candidates)))
+    return length, angle, float(np.clip(score, 0.0, 1.0))
+
+
+def _drop_harmonics(candidates: list[tuple[float, float, float]]) -> list[tuple[float, float, float]]:
+    """Remove candidates at 2x or 3x the length of a similar-angle candidate that fits nearly as
+    well: a kernel of length 2L has every spectral zero of length L, so it fits L's spectrum too."""
+    keep = []
+    for fit_long, long_, ang_long in candidates:
+        harmonic = False
+        for fit_short, short, ang_short in candidates:
+            d_angle = abs(ang_long - ang_short) % 180
+            same_line = min(d_angle, 180 - d_angle) < 8
+            for k in (2, 3):
+                if same_line and abs(long_ - k * short) < 0.15 * long_ and fit_short >= 0.85 * fit_long:
+                    harmonic = True
+        if not harmonic:
+            keep.append((fit_long, long_, ang_long))
+    return keep or candidates
+
+
+MOTION_CANDIDATES = 6
+
+
+def _subpixel_peak(ceps: np.ndarray, dx: np.ndarray, dy: np.ndarray, iy: int, ix: int) -> tuple[float, float]:
+    """Centroid of the negative cepstrum in the 3 x 3 neighbourhood of a minimum."""
+    n = ceps.shape[0]
+    wsum = vx = vy = 0.0
+    for oy in (-1, 0, 1):
+        for ox in (-1, 0, 1):
+            v = -ceps[(iy + oy) % n, (ix + ox) % n]
+            if v > 0:
+                wsum += v
+                vx += v * (dx[iy, ix] + ox)
+                vy += v * (dy[iy, ix] + oy)
+    if wsum <= 0:
+        return float(dx[iy, ix]), float(dy[iy, ix])
+    return vx / wsum, vy / wsum
+
+
+class _MotionFit:
+    """Correlation between the anisotropic part of the observed log spectrum and of a motion
+    kernel's (window-smoothed) log |H|^2: 1 = the stripes match exactly."""
+
+    FLOOR = 1e-3  # zeros of the sinc are filled by noise and leakage in real spectra
+
+    def __init__(self, spectrum: np.ndarray):
+        n = self.n = spectrum.shape[0]
+        self.bins = _radial_bins(n)
+        self.nb = int(self.bins.max()) + 1
+        self.keep = (self.bins >= 2) & (self.bins < n // 2)
+        logp = np.log(spectrum + 1e-12 * spectrum.max())
+        # Removing the radial mean leaves only the anisotropic part: the motion stripes.
+        self.aniso_full = logp - _radial_mean(logp, self.bins, self.nb)[self.bins]
+        self.target = self.aniso_full[self.keep]
+
+    def __call__(self, length: float, angle: float) -> float:
+        h2 = _window_leak(_otf_power(motion_kernel(length, angle), self.n))
+        lm = np.log(h2 + self.FLOOR)
+        model = (lm - _radial_mean(lm, self.bins, self.nb)[self.bins])[self.keep]
+        if np.std(model) == 0:
+            return -1.0
+        return float(np.corrcoef(model, self.target)[0, 1])
+
+    def refine(self, start: tuple[float, float, float]) -> tuple[float, float, float]:
+        """Coarse-to-fine local search of (length, angle) around a candidate."""
+        best = start
+        for scale in (0.1, 0.04):
+            _, l0, a0 = best
+            for dl in (-2, -1, 0, 1, 2):
+                for da in (-2, -1, 0, 1, 2):
+                    cand_l = max(l0 * (1 + scale * dl), 2.0)
+                    cand_a = (a0 + da * scale * 40) % 180.0
+                    s = self(cand_l, cand_a)
+                    if s > best[0]:
+                        best = (s, cand_l, cand_a)
+        return best
+
+
+def _region_gray(image: np.ndarray) -> np.ndarray:
+    """Linear-light luminance of a uint8 sRGB photo (grey or RGB)."""
+    return srgb_to_linear(image) if image.ndim == 2 else srgb_to_linear(image) @ LUMA
+
+
+def estimate_kernel(image: np.ndarray, mask: np.ndarray, kind: str) -> BlurKernel | None:
+    """Estimate the kernel of one region (`mask` True inside) of an sRGB uint8 photo.
+
+    kind: "motion" or "defocus". Returns None when the region is too small or too flat to measure
+    (fewer than MIN_PATCHES textured 64 x 64 patches)."""
+    if kind not in ("motion", "defocus"):
+        raise InputError(f"kind must be 'motion' or 'defocus', not {kind!r}")
+    image = check_photo(image, grey=True)
+    mask = np.asarray(mask, bool)
+    if mask.shape != image.shape[:2]:
+        raise InputError(f"mask of shape {mask.shape} does not match the image {image.shape[:2]}")
+    gray = _region_gray(image)
+    spectrum, count = None, 0
+    for n in (128, 64):  # larger patches resolve big kernels; fall back for small regions
+        spectrum, count = region_spectrum(gray, mask, n)
+        if spectrum is not None:
+            break
+    if spectrum is None:
+        return None
+    fraction = float(mask.mean())
+    if kind == "defocus":
+        radius, score = estimate_defocus_radius(spectrum)
+        return BlurKernel("defocus", radius=radius, score=score, patches=count, fraction=fraction)
+    length, angle, score = estimate_motion_blur(spectrum)
+    return BlurKernel("motion", length=length, angle=angle, score=score, patches=count, fraction=fraction)
+
+
+def region_weights(blurmap: BlurMap | np.ndarray, region: str = "auto") -> dict[str, np.ndarray]:
+    """Per-kernel-kind soft weights (H, W) float32 from the blur map.
+
+    auto: motion and defocus regions separately; "motion" / "defocus": every blurred pixel
+    (1 - p(sharp)) is treated as that kind."""
+    if region not in REGIONS:
+        raise InputError(f"region must be one of {', '.join(REGIONS)}, not {region!r}")
+    probs = blurmap.probs if isinstance(blurmap, BlurMap) else np.asarray(blurmap, np.float32)
+    if region == "auto":
+        return {"motion": probs[MOTION], "defocus": probs[DEFOCUS]}
+    return {region: np.clip(1.0 - probs[SHARP], 0.0, 1.0)}
+
+
+def estimate_kernels(image: np.ndarray, blurmap: BlurMap | np.ndarray, region: str = "auto") -> dict[str, BlurKernel]:
+    """Kernels for the blurred regions of a photo: {"motion": ..., "defocus": ...} (those measurable)."""
+    image = check_photo(image, grey=True)
+    check_probs(blurmap, image.shape)
+    out = {}
+    for kind, weight in region_weights(blurmap, region).items():
+        mask = weight > 0.5
+        if mask.mean() < 0.005:
+            continue
+        k = estimate_kernel(image, mask, kind)
+        if k is not None:
+            out[kind] = k
+    return out
+
+
+def estimate_noise(gray: np.ndarray) -> float:
+    """Noise sigma of a grey image: Immerkaer's (1996) Laplacian-difference estimator, taken over
+    16 x 16 blocks and read at the 25th percentile so textured blocks do not count as noise."""
+    g = gray.astype(np.float32)
+    if min(g.shape) < 18:
+        return 0.0
+    lap = np.abs(cv2.filter2D(g, -1, np.array([[1, -2, 1], [-2, 4, -2], [1, -2, 1]], np.float32)))[1:-1, 1:-1]
+    blocks = cv2.resize(lap, (lap.shape[1] // 16, lap.shape[0] // 16), interpolation=cv2.INTER_AREA)
+    return float(np.percentile(blocks, 25) * np.sqrt(np.pi / 2) / 6.0)
+
+
+def photo_noise(image: np.ndarray) -> float:
+    """Noise sigma (linear light) of a photo, from a central crop of at most 1024 x 1024."""
+    image = check_photo(image, grey=True)
+    h, w = image.shape[:2]
+    y0, x0 = max(0, (h - 1024) // 2), max(0, (w - 1024) // 2)
+    return estimate_noise(_region_gray(image[y0:y0 + 1024, x0:x0 + 1024]))
+
