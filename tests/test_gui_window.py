@@ -177,7 +177,7 @@ def test_cancel_stops_a_running_detection(qtbot, window, tmp_path, monkeypatch):
     window.open_photo(make_photo(tmp_path / "p.png"))
     qtbot.waitUntil(lambda: window.detection.is_running() and window.detection.progress_bar.value() > 0, timeout=TIMEOUT)
     job = window.detection.job
-    assert window.cancel_button.isVisible()
+    assert window.cancel_button.isVisible() and window.cancel_button.text() == "Cancel"
     window.menus.cancel_action.trigger()
     assert not window.detection.is_running() and not window.detection.progress_bar.isVisible()
     qtbot.waitUntil(lambda: not job.running, timeout=5000)  # the worker stopped at its next check

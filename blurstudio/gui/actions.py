@@ -65,6 +65,7 @@ class Menus:
             "&Detect Blur", lambda: w.start_detection(force=True), "F5", sp.SP_BrowserReload, tip="Run blur detection on the photo again",
         )
         self.cancel_action = self._action("&Cancel Detection", w.detection.cancel, "Esc", sp.SP_BrowserStop)
+        self.cancel_action.setIconText("Cancel")  # the status bar's button; the menu keeps the full text
         self.shortcuts_action = self._action("&Keyboard Shortcuts", self.show_shortcuts, "Ctrl+/")
         self.about_action = self._action("&About Blur Studio", w.show_about, "F1", sp.SP_MessageBoxInformation)
 

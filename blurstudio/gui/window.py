@@ -114,7 +114,6 @@ class MainWindow(QMainWindow):
         self.cancel_button = QToolButton()
         self.cancel_button.setDefaultAction(self.menus.cancel_action)
         self.cancel_button.setToolButtonStyle(Qt.ToolButtonStyle.ToolButtonTextBesideIcon)
-        self.cancel_button.setText("Cancel")
         self.cancel_button.setAutoRaise(True)
         self.cancel_button.hide()
         status.addPermanentWidget(self.detection.progress_bar)
