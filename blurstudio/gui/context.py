@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any, Callable, Hashable
 
 import numpy as np
 from PySide6.QtCore import QObject, QThreadPool, Signal
@@ -99,7 +99,7 @@ class EditorContext(QObject):
         return self._brush
 
     # --- set by the window ----------------------------------------------------------------
-    def set_photo(self, photo: np.ndarray | None, path: Path | None = None, source: Any = None) -> None:
+    def set_photo(self, photo: np.ndarray | None, path: Path | None = None, source: Hashable = None) -> None:
         """Open a new photo (None closes it): clears the blur map, the selection, the preview and the
         undo history. `source` identifies the file version (see Document.open)."""
         if photo is None:
