@@ -19,7 +19,7 @@ import torch
 
 from .blurmap import BlurMap
 from .errors import Cancelled
-from .model import STRIDE, BlurNet, BlurNetEnsemble, load_model, normalise
+from .model import STRIDE, BlurNet, BlurNetEnsemble, ModelCard, load_model, normalise
 from .ops.colour import grey
 from .ops.guided import fit_radius, guided_coefficients
 from .ops.photo import to_photo
@@ -28,7 +28,6 @@ from .progress import Cancel, Progress, Reporter
 
 __all__ = ["Cancelled", "Detector", "device_label", "guided_upsample", "pick_device"]
 
-DEFAULT_MAX_SIDE = 640
 TILE = 1024  # network input tile side when the working image is larger than this
 TILE_OVERLAP = 128  # blended overlap between tiles
 GUIDE_RADIUS = 4  # guided-filter radius at working resolution (pixels)
@@ -66,7 +65,7 @@ class Detector:
     model: a bundled name ('compact', 'kim2018'), a path to a .pt file with its card, or a BlurNet
     or BlurNetEnsemble.
     device: 'auto', 'cpu', 'cuda', 'mps'. max_side: long side of the working resolution
-    (default: the card's 'working_max_side', else 640). Photos are never upscaled. scales: factors of
+    (default: the card's 'working_max_side', else 640: ModelCard's defaults). Photos are never upscaled. scales: factors of
     the working size to run the network at and average (default: the card's 'working_scales', else [1.0]).
     flip: also run the network on the mirror image and average (default: the card's 'working_flip',
     else False).
@@ -82,11 +81,12 @@ class Detector:
         flip: bool | None = None,
     ) -> None:
         if isinstance(model, (BlurNet, BlurNetEnsemble)):
-            net, card = model, {"name": "custom"}
+            net, entries = model, {"name": "custom"}
         else:
-            net, card = load_model(model)
-        self.card: dict = card
-        self.model_name: str = str(card.get("name") or Path(str(model)).stem)
+            net, entries = load_model(model)
+        card = ModelCard.from_dict(entries)
+        self.card: dict = card.entries  # the whole card as written, for the blur map's record and the GUI
+        self.model_name: str = card.name or Path(str(model)).stem
         self.device: torch.device = pick_device(device)
         self.device_name: str = device_label(self.device)
         self.half: bool = self.device.type == "cuda"
@@ -97,16 +97,16 @@ class Detector:
             net = net.to(memory_format=torch.channels_last)
         self.net: BlurNet | BlurNetEnsemble = net.half() if self.half else net.float()
         if max_side is None:
-            max_side = int(card.get("working_max_side") or DEFAULT_MAX_SIDE)
+            max_side = card.working_max_side
         if int(max_side) < STRIDE:
             raise ValueError(f"max_side must be at least {STRIDE}, got {max_side}")
         self.max_side: int = int(max_side)
         # By default the scales come with the weights: the card says which ones suit the model.
-        scales = scales if scales is not None else card.get("working_scales") or (1.0,)
+        scales = card.working_scales if scales is None else scales
         if not scales or not all(0.0 < float(x) <= 1.0 for x in scales):
             raise ValueError(f"working scales must be factors in (0, 1], got {list(scales)!r}")
         self.scales: tuple[float, ...] = tuple(float(x) for x in scales)
-        self.flip: bool = bool(card.get("working_flip", False)) if flip is None else bool(flip)
+        self.flip: bool = card.working_flip if flip is None else bool(flip)
         self.tile: int = max(STRIDE * 4, int(tile) // STRIDE * STRIDE)
 
     def __repr__(self) -> str:
@@ -235,13 +235,8 @@ def _ramp(n: int, overlap: int) -> np.ndarray:
     return np.clip(r, 1e-3, 1.0)
 
 
-def guided_upsample(
-    probs_small: np.ndarray,
-    small: np.ndarray,
-    image: np.ndarray,
-    progress: Progress | None = None,
-    strip_pixels: int = STRIP_PIXELS,
-) -> np.ndarray:
+def guided_upsample(probs_small: np.ndarray, small: np.ndarray, image: np.ndarray, progress: Progress | None = None,
+                    strip_pixels: int = STRIP_PIXELS) -> np.ndarray:
     """Fast guided filter: coefficients at working resolution (guide = the downscaled photo),
     bilinearly upsampled and applied with the full-resolution photo as guide, strip by strip.
     Returns (3, H, W) float32 probabilities that sum to 1."""

@@ -14,8 +14,15 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Callable, TextIO
 
-from ..errors import ImageError
-from ..images import check_name_length, check_regular_file, check_writable, is_image_path, same_file
+from ..errors import ImageError, WeightsError
+from ..images import (
+    check_name_length,
+    check_regular_file,
+    check_writable,
+    is_image_path,
+    same_file,
+)
+from ..model.card import is_weights_file
 
 # Files that blurstudio itself writes; skipped when scanning folders and globs so a second run
 # does not treat the previous run's masks as photos.
@@ -159,7 +166,7 @@ def command_inputs(args: argparse.Namespace) -> list[Path]:
         except ImageError as e:
             raise CommandFailed(str(e)) from None
     model = str(getattr(args, "model", "") or "")
-    if "/" in model or os.sep in model or model.endswith(".pt"):
+    if model and is_weights_file(model):
         reads += [Path(model), Path(model).with_suffix(".json")]
     return reads
 
@@ -195,7 +202,6 @@ def blur_map_for(args: argparse.Namespace, photo) -> tuple:
             raise CommandFailed(str(e)) from None
         return blurmap, f"blur map {args.blurmap}"
     from ..detect import Detector
-    from ..model import WeightsError
 
     try:
         detector = Detector(args.model, device=args.device)
@@ -229,6 +235,16 @@ def add_settings(parser: argparse.ArgumentParser, settings_class: type) -> None:
 def settings_from(args: argparse.Namespace, settings_class: type) -> Any:
     """The settings object of the options `add_settings` made."""
     return settings_class(**{f.name: getattr(args, f.name) for f in dataclasses.fields(settings_class)})
+
+
+def add_edit_command(subparsers: argparse._SubParsersAction, name: str, help: str, description: str, examples: str,
+                     output_help: str) -> argparse.ArgumentParser:
+    """The parser of an edit command: `PHOTO -o OUTPUT`, its description and examples."""
+    p = subparsers.add_parser(name, help=help, description=description, epilog=examples,
+                              formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("photo", type=Path, metavar="PHOTO", help="the photo")
+    p.add_argument("-o", "--output", type=Path, required=True, metavar="OUT", help=output_help)
+    return p
 
 
 def add_edit_options(parser: argparse.ArgumentParser, outputs: str, quality: bool = True) -> None:

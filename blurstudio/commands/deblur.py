@@ -8,7 +8,15 @@ import time
 from pathlib import Path
 
 from ..edit.settings import REGIONS, DeblurSettings
-from .common import CommandFailed, Edited, add_edit_options, add_settings, run_edit, settings_from
+from .common import (
+    CommandFailed,
+    Edited,
+    add_edit_command,
+    add_edit_options,
+    add_settings,
+    run_edit,
+    settings_from,
+)
 
 EXAMPLES = """\
 The blur map says where the photo is motion- or defocus-blurred; for each such region the blur
@@ -25,16 +33,10 @@ examples:
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
-    p = subparsers.add_parser(
-        "deblur",
-        help="estimate motion/defocus blur kernels and sharpen the blurred regions",
-        description="Estimate the blur kernel of each motion- or defocus-blurred region of a photo "
-        "and deconvolve it; sharp regions are left untouched.",
-        epilog=EXAMPLES,
-        formatter_class=argparse.RawDescriptionHelpFormatter,
-    )
-    p.add_argument("photo", type=Path, metavar="PHOTO", help="the photo to deblur")
-    p.add_argument("-o", "--output", type=Path, required=True, metavar="OUT", help="output image (.jpg or .png)")
+    p = add_edit_command(
+        subparsers, "deblur", "estimate motion/defocus blur kernels and sharpen the blurred regions",
+        "Estimate the blur kernel of each motion- or defocus-blurred region of a photo and deconvolve it; "
+        "sharp regions are left untouched.", EXAMPLES, "output image (.jpg or .png)")
     p.add_argument("--region", choices=REGIONS, default="auto",
                    help="auto: each region by its detected class; motion/defocus: treat every blurred "
                    "pixel as that kind (default: auto)")

@@ -7,7 +7,14 @@ import time
 from pathlib import Path
 
 from ..edit.settings import MagnifySettings
-from .common import Edited, add_edit_options, add_settings, run_edit, settings_from
+from .common import (
+    Edited,
+    add_edit_command,
+    add_edit_options,
+    add_settings,
+    run_edit,
+    settings_from,
+)
 
 EXAMPLES = """\
 The existing defocus blur of each region is estimated and multiplied by AMOUNT; sharp areas (or the
@@ -23,16 +30,10 @@ examples:
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
-    p = subparsers.add_parser(
-        "magnify",
-        help="strengthen the background (defocus) blur of a photo",
-        description="Make the defocused background of a photo blurrier, as a wider aperture would, "
-        "keeping the sharp subject crisp and free of halos.",
-        epilog=EXAMPLES,
-        formatter_class=argparse.RawDescriptionHelpFormatter,
-    )
-    p.add_argument("photo", type=Path, metavar="PHOTO", help="the photo to edit")
-    p.add_argument("-o", "--output", type=Path, required=True, metavar="OUT", help="output image (.jpg or .png)")
+    p = add_edit_command(
+        subparsers, "magnify", "strengthen the background (defocus) blur of a photo",
+        "Make the defocused background of a photo blurrier, as a wider aperture would, keeping the sharp "
+        "subject crisp and free of halos.", EXAMPLES, "output image (.jpg or .png)")
     add_settings(p, MagnifySettings)
     p.add_argument("--motion", action="store_true", help="also magnify motion-blurred regions (default: left alone)")
     p.add_argument("--matte", type=Path, metavar="PNG", help="greyscale matte of the subject to keep crisp (white = subject)")

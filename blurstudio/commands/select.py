@@ -9,7 +9,14 @@ import time
 from pathlib import Path
 
 from ..edit.settings import SelectSettings
-from .common import Edited, add_edit_options, add_settings, run_edit, settings_from
+from .common import (
+    Edited,
+    add_edit_command,
+    add_edit_options,
+    add_settings,
+    run_edit,
+    settings_from,
+)
 
 EXAMPLES = """\
 The blur map (from the network, or --blurmap) gives a rough selection of TARGET; image matting
@@ -29,21 +36,15 @@ MATTE_SUFFIXES = (".png", ".tif", ".tiff")
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
-    p = subparsers.add_parser(
-        "select",
-        help="write an alpha matte (and cut-out) of the sharp subject or a blur class",
-        description="Select the sharp subject (or the motion- / defocus-blurred parts) of a photo with a "
-        "soft, matted edge and write the alpha matte at full resolution.",
-        epilog=EXAMPLES,
-        formatter_class=argparse.RawDescriptionHelpFormatter,
-    )
-    p.add_argument("photo", type=Path, metavar="PHOTO", help="the photo")
-    p.add_argument("-o", "--output", type=Path, required=True, metavar="MATTE",
-                   help="alpha matte, greyscale .png or .tif (255 or 65535 = selected)")
+    p = add_edit_command(
+        subparsers, "select", "write an alpha matte (and cut-out) of the sharp subject or a blur class",
+        "Select the sharp subject (or the motion- / defocus-blurred parts) of a photo with a soft, matted edge "
+        "and write the alpha matte at full resolution.", EXAMPLES,
+        "alpha matte, greyscale .png or .tif (255 or 65535 = selected)")
     add_settings(p, SelectSettings)
     p.add_argument("--cutout", type=Path, metavar="PNG", help="also write the selected pixels as an RGBA .png")
     p.add_argument("--bits", type=int, choices=(8, 16), default=8, help="bits per matte pixel (default: 8)")
-    add_edit_options(p, "MATTE / CUTOUT", quality=False)
+    add_edit_options(p, "OUT / CUTOUT", quality=False)
     p.set_defaults(func=run)
 
 

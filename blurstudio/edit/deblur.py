@@ -29,25 +29,14 @@ from ..errors import Cancelled
 from ..ops.colour import LUMA, linear_to_srgb, srgb_to_linear
 from ..ops.photo import check_photo, check_probs
 from ..progress import Cancel, Progress, Reporter
-from .kernels import (
-    MIN_PATCHES,
-    BlurKernel,
-    disk_kernel,
-    estimate_kernels,
-    kernel_image,
-    kernel_sheet,
-    motion_kernel,
-    photo_noise,
-    region_weights,
-)
+from .kernels import BlurKernel, estimate_kernels, photo_noise, region_weights
+from .kernels import MIN_PATCHES, disk_kernel, kernel_image, kernel_sheet, motion_kernel  # for callers of deblur
 from .settings import DeblurSettings
 
-# The names a caller of the deblur engine needs, from here and from kernels.py.
-__all__ = [
-    "BlurKernel", "Cancelled", "CLASS_NAMES", "DEFOCUS", "MIN_PATCHES", "MOTION", "DeblurSettings", "Deblurrer",
-    "deblur", "deblur_preview", "disk_kernel", "estimate_kernels", "kernel_image", "kernel_sheet", "loupe_box",
-    "most_blurred_point", "motion_kernel", "photo_noise",
-]
+# A caller of the deblur engine needs only this module: these names, with those of kernels.py it uses.
+__all__ = ["BlurKernel", "Cancelled", "CLASS_NAMES", "DEFOCUS", "MIN_PATCHES", "MOTION", "DeblurSettings", "Deblurrer",
+           "deblur", "deblur_preview", "disk_kernel", "estimate_kernels", "kernel_image", "kernel_sheet", "loupe_box",
+           "most_blurred_point", "motion_kernel", "photo_noise"]
 
 # ----------------------------------------------------------------------------- deconvolution
 

@@ -6,17 +6,20 @@ pass their own QSettings (a temporary file) to the main window instead.
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 from PySide6.QtCore import QSettings
+
+from blurstudio.errors import WeightsError
+from blurstudio.model.card import WEIGHTS_DIR as WEIGHTS_DIR  # for the dialogs
+from blurstudio.model.card import bundled_models as bundled_models  # for the dialogs
+from blurstudio.model.card import is_weights_file, read_card, weights_path
 
 from .detection import DetectionSettings
 
 ORGANIZATION = "BlurStudio"
 APPLICATION = "Blur Studio"
 RESOURCES = Path(__file__).resolve().parents[2] / "resources"
-WEIGHTS_DIR = RESOURCES / "weights"  # same folder as blurstudio.model.WEIGHTS_DIR, without importing torch
 SAMPLE_PHOTO = RESOURCES / "samples" / "sample.jpg"
 DEFAULT_MODEL = "compact"
 MAX_RECENT = 10
@@ -35,29 +38,12 @@ def app_settings() -> QSettings:
     return QSettings(QSettings.Format.IniFormat, QSettings.Scope.UserScope, ORGANIZATION, APPLICATION)
 
 
-def bundled_models() -> list[str]:
-    """Names of the weights in resources/weights that have both NAME.pt and NAME.json."""
-    if not WEIGHTS_DIR.is_dir():
-        return []
-    return sorted(p.stem for p in WEIGHTS_DIR.glob("*.pt") if p.with_suffix(".json").is_file())
-
-
-def is_weights_file(model: str) -> bool:
-    """The model setting is a path to a .pt file, not a bundled model's name."""
-    return "/" in model or "\\" in model or model.endswith(".pt")
-
-
-def model_path(model: str) -> Path:
-    """A bundled model name or a weights path -> the .pt path."""
-    return Path(model) if is_weights_file(model) else WEIGHTS_DIR / f"{model}.pt"
-
-
 def model_display_name(model: str) -> str:
     return Path(model).name if is_weights_file(model) else model
 
 
 def model_available(model: str) -> bool:
-    path = model_path(model)
+    path = weights_path(model)
     return path.is_file() and path.with_suffix(".json").is_file()
 
 
@@ -72,10 +58,11 @@ def missing_model_notice(model: str) -> str:
 
 
 def read_model_card(model: str) -> dict | None:
-    """The model card JSON beside the weights (read without loading the network), or None."""
+    """The model card beside the weights (read without loading the network), or None if it is
+    missing or not a valid card."""
     try:
-        return json.loads(model_path(model).with_suffix(".json").read_text())
-    except (OSError, ValueError):
+        return read_card(weights_path(model))
+    except WeightsError:
         return None
 
 

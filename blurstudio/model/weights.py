@@ -1,4 +1,5 @@
-"""Weight files: the bundled registry, verified loading, export, and VGG-19 initialisation.
+"""Weight files: verified loading, export, and VGG-19 initialisation (where they are found and their
+cards: card.py).
 
 A weights file is `NAME.pt` (an fp16 state dict) with a model card `NAME.json` beside it:
 {"name", "architecture": BlurNetConfig dict, "sha256", "training": {...}, "metrics": {...}, ...}.
@@ -11,7 +12,6 @@ from __future__ import annotations
 import hashlib
 import io
 import json
-import math
 import os
 from pathlib import Path
 
@@ -19,9 +19,8 @@ import torch
 
 from ..errors import WeightsError
 from ..images import atomic_write
+from .card import read_card, resolve_weights
 from .net import BlurNet, BlurNetEnsemble, build_model
-
-WEIGHTS_DIR = Path(__file__).resolve().parents[2] / "resources" / "weights"
 
 
 def sha256_of(path: Path) -> str:
@@ -30,69 +29,6 @@ def sha256_of(path: Path) -> str:
         for chunk in iter(lambda: f.read(1 << 20), b""):
             h.update(chunk)
     return h.hexdigest()
-
-
-def bundled_models() -> list[str]:
-    """Names of the weights shipped in resources/weights (those with both .pt and .json)."""
-    if not WEIGHTS_DIR.is_dir():
-        return []
-    return sorted(p.stem for p in WEIGHTS_DIR.glob("*.pt") if p.with_suffix(".json").is_file())
-
-
-def resolve_weights(name_or_path: str | os.PathLike) -> Path:
-    """A bundled model name ('compact') or a path to a .pt file -> the .pt path."""
-    s = str(name_or_path)
-    if os.sep not in s and "/" not in s and not s.endswith(".pt"):
-        path = WEIGHTS_DIR / f"{s}.pt"
-        if not path.is_file():
-            have = ", ".join(bundled_models()) or "none"
-            raise WeightsError(f"No bundled model named {s!r} (bundled: {have}); pass a path to a .pt file instead.")
-        return path
-    return Path(s)
-
-
-def read_card(weights_path: Path) -> dict:
-    """The model card beside a weights file."""
-    card_path = Path(weights_path).with_suffix(".json")
-    if not card_path.is_file():
-        raise WeightsError(f"Model card {card_path} is missing; every weights file needs its NAME.json beside it.")
-    try:
-        card = json.loads(card_path.read_text())
-    except (OSError, ValueError) as e:
-        raise WeightsError(f"Model card {card_path} is not valid JSON ({e}).") from None
-    if not isinstance(card, dict) or "architecture" not in card:
-        raise WeightsError(f"Model card {card_path} has no 'architecture' entry.")
-    problem = card_problem(card)
-    if problem:
-        raise WeightsError(f"Model card {card_path}: {problem}; re-export the weights with trainer.export.")
-    return card
-
-
-def _is_number(x: object) -> bool:
-    return isinstance(x, (int, float)) and not isinstance(x, bool) and math.isfinite(x)
-
-
-# The card's entries that the program reads, each with its check and what it must be.
-CARD_SCHEMA: dict[str, tuple] = {
-    "name": (lambda v: isinstance(v, str), "a string"),
-    "sha256": (lambda v: isinstance(v, str) and len(v) == 64, "a 64-character hex string"),
-    "working_max_side": (lambda v: isinstance(v, int) and not isinstance(v, bool) and v >= 16,
-                         "a whole number of pixels, at least 16"),
-    "working_scales": (lambda v: isinstance(v, list) and len(v) > 0 and all(_is_number(x) and 0 < x <= 1 for x in v),
-                       "a list of factors in (0, 1]"),
-    "working_flip": (lambda v: isinstance(v, bool), "true or false"),
-    "training": (lambda v: isinstance(v, dict), "a table"),
-    "metrics": (lambda v: isinstance(v, dict), "a table"),
-}
-
-
-def card_problem(card: dict) -> str | None:
-    """What is wrong with a model card's entries (types and ranges of CARD_SCHEMA), or None.
-    Optional entries may be absent, never null or of another type."""
-    for key, (ok, what) in CARD_SCHEMA.items():
-        if key in card and not ok(card[key]):
-            return f"'{key}' must be {what}, got {json.dumps(card[key])[:40]}"
-    return None
 
 
 def architecture_of(model: BlurNet | BlurNetEnsemble) -> dict:
@@ -221,17 +157,3 @@ def load_vgg19_encoder(model: BlurNet, path: str | os.PathLike) -> int:
             conv.weight.copy_(state[wk].float())
             conv.bias.copy_(state[bk].float())
     return len(convs)
-
-
-__all__ = [
-    "WEIGHTS_DIR",
-    "WeightsError",
-    "build_model",
-    "bundled_models",
-    "load_model",
-    "load_vgg19_encoder",
-    "read_card",
-    "resolve_weights",
-    "save_model",
-    "sha256_of",
-]
