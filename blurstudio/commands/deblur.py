@@ -8,15 +8,7 @@ import time
 from pathlib import Path
 
 from ..edit.settings import REGIONS, DeblurSettings
-from .common import (
-    CommandFailed,
-    Edited,
-    add_edit_command,
-    add_edit_options,
-    add_settings,
-    run_edit,
-    settings_from,
-)
+from .common import CommandFailed, Edited, add_edit_command, add_edit_options, add_settings, run_edit, settings_from
 
 EXAMPLES = """\
 The blur map says where the photo is motion- or defocus-blurred; for each such region the blur

@@ -7,14 +7,7 @@ import time
 from pathlib import Path
 
 from ..edit.settings import MagnifySettings
-from .common import (
-    Edited,
-    add_edit_command,
-    add_edit_options,
-    add_settings,
-    run_edit,
-    settings_from,
-)
+from .common import Edited, add_edit_command, add_edit_options, add_settings, run_edit, settings_from
 
 EXAMPLES = """\
 The existing defocus blur of each region is estimated and multiplied by AMOUNT; sharp areas (or the

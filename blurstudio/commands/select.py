@@ -9,14 +9,7 @@ import time
 from pathlib import Path
 
 from ..edit.settings import SelectSettings
-from .common import (
-    Edited,
-    add_edit_command,
-    add_edit_options,
-    add_settings,
-    run_edit,
-    settings_from,
-)
+from .common import Edited, add_edit_command, add_edit_options, add_settings, run_edit, settings_from
 
 EXAMPLES = """\
 The blur map (from the network, or --blurmap) gives a rough selection of TARGET; image matting

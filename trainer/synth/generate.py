@@ -68,6 +68,8 @@ def synth_config(overrides: dict, size: int) -> SynthConfig:
     return SynthConfig(size=size, **{k: tuple(v) if isinstance(v, list) else v for k, v in overrides.items()})
 
 
+# A 2.2 power, not exact sRGB (blurstudio.ops.colour): every bundled model was trained on it, and
+# trainer.recipe reproduces them bit for bit, so the generator keeps its own curve.
 _TO_LIN = ((np.arange(256) / 255.0) ** 2.2).astype(np.float32)
 
 
