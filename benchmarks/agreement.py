@@ -16,16 +16,14 @@ teaching has nothing to pull on.
 from __future__ import annotations
 
 import argparse
-import sys
 from pathlib import Path
 
 import numpy as np
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # the trainer is not installed
-from blurstudio.detect import Detector  # noqa: E402
-from blurstudio.images import ImageError, is_image_path, read_image  # noqa: E402
-from blurstudio.model import WeightsError  # noqa: E402
-from trainer.synth.sources import split_of  # noqa: E402
+from blurstudio.detect import Detector
+from blurstudio.images import ImageError, is_image_path, read_image
+from blurstudio.model import WeightsError
+from trainer.synth.sources import split_of
 
 
 def classes(detector: Detector, img: np.ndarray) -> np.ndarray:

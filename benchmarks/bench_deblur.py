@@ -29,13 +29,12 @@ from pathlib import Path
 import numpy as np
 
 ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "tests"))
 
-from deblur_textures import blur_with, dead_leaves, psnr  # noqa: E402
+from deblur_textures import blur_with, dead_leaves, psnr
 
-from blurstudio.blurmap import DEFOCUS, MOTION, BlurMap  # noqa: E402
-from blurstudio.edit import deblur as D  # noqa: E402
+from blurstudio.blurmap import DEFOCUS, MOTION, BlurMap
+from blurstudio.edit import deblur as D
 
 
 def timed(fn, *args, **kwargs):

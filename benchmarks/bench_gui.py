@@ -22,14 +22,12 @@ import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 
 TICK_MS = 5
 
 LAUNCH_PROBE = r"""
 import sys, time
-sys.path.insert(0, {root!r})
 from PySide6.QtCore import QEvent, QObject, QSettings, QTimer
 from blurstudio.gui.app import make_application, create_window
 from blurstudio.gui import settings as s

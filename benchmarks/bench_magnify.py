@@ -28,7 +28,6 @@ from pathlib import Path
 import numpy as np
 
 ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
 
 SIZES = {1: (1152, 864), 12: (4000, 3000), 24: (6000, 4000)}  # megapixels -> (width, height)
 BACKGROUND_RADIUS = 0.0025  # existing defocus radius as a fraction of the width (10 px at 4000)

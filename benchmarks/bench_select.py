@@ -29,7 +29,6 @@ from pathlib import Path
 import numpy as np
 
 ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
 
 
 def make_inputs(megapixels: float, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:

@@ -15,20 +15,18 @@ has no calibrated 0.5.
 from __future__ import annotations
 
 import argparse
-import sys
 import time
 from pathlib import Path
 
 import cv2
 import numpy as np
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from blurstudio.detect import Detector  # noqa: E402
-from trainer.data import load_labelled_folder  # noqa: E402
-from trainer.metrics import BlurMetrics  # noqa: E402
-from trainer.synth import SOURCE_KEYS, synth_config  # noqa: E402
-from trainer.train import load_config, make_val_set  # noqa: E402
+from blurstudio.detect import Detector
+from trainer.data import load_labelled_folder
+from trainer.metrics import BlurMetrics
+from trainer.config import load_config
+from trainer.validation import make_val_set
 
 
 def best_binary_miou(scores: list[np.ndarray], labels: list[np.ndarray]) -> tuple[float, float]:
@@ -65,9 +63,8 @@ def main() -> int:
         source = f"{args.data} ({args.layout})"
     else:
         cfg = load_config(Path(__file__).resolve().parents[1] / "trainer" / "configs" / "compact_stage5.toml")
-        dc = cfg["data"]
-        dirs = {k: [str(Path(__file__).resolve().parents[1] / p) for p in dc.get(k, [])] for k in SOURCE_KEYS}
-        samples = make_val_set(dirs, synth_config(cfg.get("synth", {}), dc.get("val_size", 224)), args.count)
+        dirs = {k: [str(Path(__file__).resolve().parents[1] / p) for p in v] for k, v in cfg.data.sources().items()}
+        samples = make_val_set(dirs, cfg.val_synth, args.count)
         source = "synthetic validation set (held-out photos)"
 
     detector = Detector(args.weights, device="cpu")

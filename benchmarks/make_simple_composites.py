@@ -17,16 +17,14 @@ Writes OUT/image/*.jpg and OUT/gt/*.png (0 sharp, 100 motion, 200 defocus).
 from __future__ import annotations
 
 import argparse
-import sys
 from pathlib import Path
 
 import cv2
 import numpy as np
 
 ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
 
-from trainer.synth.sources import load_sources  # noqa: E402
+from trainer.synth.sources import load_sources
 
 
 def line_kernel(length: float, angle: float) -> np.ndarray:

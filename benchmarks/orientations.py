@@ -13,16 +13,13 @@ have learnt where blur tends to be (backgrounds at the top), so the mirror image
 from __future__ import annotations
 
 import argparse
-import sys
-from pathlib import Path
 
 import numpy as np
 import torch
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # the trainer is not installed
-from blurstudio.model import WeightsError, load_model, normalise  # noqa: E402
-from trainer.data import LAYOUTS, load_labelled_folder, to_tensor  # noqa: E402
-from trainer.metrics import BlurMetrics  # noqa: E402
+from blurstudio.model import WeightsError, load_model, normalise
+from trainer.data import LAYOUTS, load_labelled_folder, to_tensor
+from trainer.metrics import BlurMetrics
 
 # name: (forward transform of an NCHW batch, its inverse)
 ORIENTATIONS = {

@@ -11,18 +11,16 @@ colour as the clock has none, and print the fractions called motion and defocus 
 from __future__ import annotations
 
 import argparse
-import sys
 from pathlib import Path
 
 import cv2
 import numpy as np
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # the trainer is not installed
-from blurstudio.detect import Detector  # noqa: E402
-from blurstudio.images import read_image  # noqa: E402
-from blurstudio.model import WeightsError  # noqa: E402
-from trainer.synth.generate import convolve, to_linear, to_srgb  # noqa: E402
-from trainer.synth.kernels import linear_motion_kernel, shake_kernel  # noqa: E402
+from blurstudio.detect import Detector
+from blurstudio.images import read_image
+from blurstudio.model import WeightsError
+from trainer.synth.generate import convolve, to_linear, to_srgb
+from trainer.synth.kernels import linear_motion_kernel, shake_kernel
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -8,14 +8,12 @@ Blur is applied in linear light with the trainer's kernels; the ground truth is 
     pip install scikit-image && python scripts/make_sample.py
 """
 
-import sys
 from pathlib import Path
 
 import cv2
 import numpy as np
 import skimage.data
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # run from anywhere: the trainer is not installed
 from trainer.synth.generate import convolve, to_linear, to_srgb
 from trainer.synth.kernels import disk_kernel, linear_motion_kernel
 

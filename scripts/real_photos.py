@@ -8,14 +8,12 @@ defocused background), clock_motion (real motion blur), astronaut, chelsea, chin
 """
 
 import argparse
-import sys
 from pathlib import Path
 
 import cv2
 import numpy as np
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-from blurstudio.detect import Detector  # noqa: E402
+from blurstudio.detect import Detector
 
 
 def photos() -> dict[str, np.ndarray]:

@@ -1,19 +1,16 @@
 """Deblur: kernel estimation on known blurs, deconvolution gains, blending, robustness, CLI."""
 
 import json
-import sys
-from pathlib import Path
 
 import numpy as np
 import pytest
 
-sys.path.insert(0, str(Path(__file__).parent))  # for deblur_textures, whatever pytest's import mode
 
-from deblur_textures import blur_with, dead_leaves, psnr  # noqa: E402
+from deblur_textures import blur_with, dead_leaves, psnr
 
-from blurstudio.blurmap import BlurMap  # noqa: E402
-from blurstudio.edit import deblur as D  # noqa: E402
-from blurstudio.errors import InputError  # noqa: E402
+from blurstudio.blurmap import BlurMap
+from blurstudio.edit import deblur as D
+from blurstudio.errors import InputError
 
 
 @pytest.fixture(scope="module")

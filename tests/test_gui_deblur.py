@@ -1,19 +1,16 @@
 """The Deblur panel on an EditorContext (no main window): kernels, loupe, brush, apply and undo."""
 
-import sys
-from pathlib import Path
 
 import numpy as np
 import pytest
 
-sys.path.insert(0, str(Path(__file__).parent))  # for deblur_textures
 
-from deblur_textures import blur_with, dead_leaves  # noqa: E402
+from deblur_textures import blur_with, dead_leaves
 
-from blurstudio.blurmap import BlurMap  # noqa: E402
-from blurstudio.edit.deblur import DEFOCUS, motion_kernel  # noqa: E402
-from blurstudio.gui.panels import PANELS, BrushEvent, EditorContext  # noqa: E402
-from blurstudio.gui.panels.deblur import LOUPE_SIZE, DeblurPanel  # noqa: E402
+from blurstudio.blurmap import BlurMap
+from blurstudio.edit.deblur import DEFOCUS, motion_kernel
+from blurstudio.gui.panels import PANELS, BrushEvent, EditorContext
+from blurstudio.gui.panels.deblur import LOUPE_SIZE, DeblurPanel
 
 TIMEOUT = 30000
 

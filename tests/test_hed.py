@@ -15,7 +15,8 @@ h5py = pytest.importorskip("h5py")
 from blurstudio.model import PRESETS, BlurNet, BlurNetConfig, WeightsError, build_model, normalise, save_model  # noqa: E402
 from blurstudio.model.net import MEAN  # noqa: E402
 from trainer.hed import HED_MEAN_BGR, find_hed_weights, load_hed_encoder  # noqa: E402
-from trainer.train import load_config, model_from_config  # noqa: E402
+from trainer.config import load_config  # noqa: E402
+from trainer.start import model_from_config  # noqa: E402
 
 VGG16_WIDTHS = (64, 128, 256, 512, 512)
 NARROW = (4, 6, 8, 8, 8)  # VGG-16's layout, a few channels wide
@@ -256,6 +257,6 @@ def test_vgg16_preset_takes_hed_and_fits_25_mb(tmp_path):
 
 def test_vgg16_real_config_builds_the_preset():
     cfg = load_config(Path(__file__).resolve().parents[1] / "trainer" / "configs" / "vgg16_real.toml")
-    assert model_from_config(cfg["model"]).config == PRESETS["vgg16"]
-    assert cfg["model"]["hed"].endswith(".whl") and not cfg["model"].get("init") and not cfg["train"].get("teacher")
-    assert cfg["data"]["real_per_batch"] == 4 and cfg["train"]["encoder_lr_mult"] == 0.1
+    assert model_from_config(cfg.model).config == PRESETS["vgg16"]
+    assert cfg.model["hed"].endswith(".whl") and not cfg.model.get("init") and not cfg.train.teacher
+    assert cfg.data.real_per_batch == 4 and cfg.train.encoder_lr_mult == 0.1

@@ -8,7 +8,7 @@ import pytest
 import trainer.recipe as recipe
 from blurstudio.model import load_model
 from trainer.recipe import RECIPES, Ensemble, Train, run_recipe
-from trainer.train import load_config
+from trainer.config import load_config
 
 TOML = """
 [model]
@@ -75,11 +75,10 @@ def test_the_bundled_recipe_chains_real_configs():
     for step in steps:
         if isinstance(step, Train):
             cfg = load_config(step.config)
-            for key in ("init",):
-                if cfg["model"].get(key):
-                    assert cfg["model"][key] in exports, (step.config, cfg["model"][key])
-            if cfg["train"].get("teacher"):
-                assert cfg["train"]["teacher"] in exports, step.config
+            if cfg.model.get("init"):
+                assert cfg.model["init"] in exports, (step.config, cfg.model["init"])
+            if cfg.train.teacher:
+                assert cfg.train.teacher in exports, step.config
         else:
             assert set(step.members) <= exports
         exports.add(str(step.export()))

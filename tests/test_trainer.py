@@ -1,7 +1,6 @@
 """Trainer: kernels, the synthetic generator, data layouts, metrics, training, resume, export."""
 
 import json
-import tomllib
 from pathlib import Path
 
 import cv2
@@ -15,7 +14,10 @@ from trainer.metrics import BlurMetrics
 from trainer.synth import MIN_VISIBLE_EXTENT, Sources, SynthConfig, make_sample, sample_rng, synth_config
 from trainer.synth.__main__ import main as synth_main
 from trainer.evaluate import main as evaluate_main
-from trainer.train import init_from_weights, lr_factor, make_val_set, model_from_config
+from trainer.config import tomllib
+from trainer.start import init_from_weights, model_from_config
+from trainer.train import lr_factor
+from trainer.validation import make_val_set
 from trainer.synth.kernels import disk_kernel, gaussian_kernel, kernel_extent, linear_motion_kernel, polygon_kernel, shake_kernel
 from trainer.screen import main as screen_main
 from trainer.synth.sources import MAX_BLURRED_FRACTION, blurred_fraction, dead_leaves, load_sources, read_exclusion_list, split_of
@@ -170,7 +172,10 @@ def test_trainer_refuses_unreadable_or_incomplete_configs(tmp_path, capsys):
     good = Path(_config(tmp_path, out, 10)).read_text()
     cases = {"missing.toml": (None, "cannot read config"), "broken.toml": ("[model\n", "cannot read config"),
              "no_train.toml": (good.split("[train]")[0], "needs a [train] table"),
-             "no_lr.toml": (good.replace("\nlr =", "\nlr_typo ="), "[train] needs lr")}
+             "typo.toml": (good.replace("\nlr =", "\nlr_typo ="), "unknown [train] setting(s) lr_typo; known: out,"),
+             "no_lr.toml": (good.replace("\nlr = 1e-2", ""), "[train] needs lr"),
+             "bad_data.toml": (good.replace("crop = 32", "crop = 30"), "[data] crop must be a multiple of 16"),
+             "extra_table.toml": (good + "[trian]\n", "unknown table(s) trian")}
     for name, (text, message) in cases.items():
         if text is not None:
             (tmp_path / name).write_text(text)
@@ -543,7 +548,7 @@ def test_a_later_stage_can_add_context_pooling(tmp_path):
         train_main(["--config", str(cfg)])
     assert not (tmp_path / "third").exists()
     # Weights with context pooling cannot start a plain model.
-    with pytest.raises(SystemExit, match="different architecture"):
+    with pytest.raises(ValueError, match="different architecture"):
         init_from_weights(plain, str(tmp_path / "stage2.pt"))
 
 
@@ -551,7 +556,7 @@ def test_a_later_stage_can_grow_deeper_stacks(tmp_path):
     from dataclasses import replace
 
     from blurstudio.model import BlurNetConfig
-    from trainer.train import grown_layers
+    from trainer.start import grown_layers
 
     assert train_main(["--config", _config(tmp_path, tmp_path / "first", 10), "--export", str(tmp_path / "stage1.pt")]) == 0
     small, _ = load_model(tmp_path / "stage1.pt")
@@ -591,7 +596,7 @@ def test_a_later_stage_can_grow_deeper_stacks(tmp_path):
     assert grown_layers(base, replace(base, enc_depths=(1, 1, 1, 1, 2), context_bins=(1, 2))) == ["encoder.4.2"]
     assert grown_layers(replace(base, context_bins=(1, 2)), replace(base, context_bins=(1, 3))) is None
     assert grown_layers(base, replace(base, enc_widths=(4, 8, 8, 8, 16))) is None
-    with pytest.raises(SystemExit, match="different architecture"):
+    with pytest.raises(ValueError, match="different architecture"):
         init_from_weights(small, str(tmp_path / "stage2.pt"))
 
 
@@ -618,7 +623,7 @@ def test_export_members_writes_an_ensemble_that_the_detector_loads(tmp_path, cap
     assert card["working_scales"] == [1.0, 0.5] and 0.0 <= card["metrics"]["synthetic_val"]["miou"] <= 1.0
     assert Detector(out, device="cpu").max_side == 320
     # An ensemble cannot start a training stage, nor be a member.
-    with pytest.raises(SystemExit, match="is an ensemble"):
+    with pytest.raises(ValueError, match="is an ensemble"):
         init_from_weights(ens.members[0], str(out))
     for argv, match in [
         (["--members", str(a), "--out", str(tmp_path / "one.pt")], "at least 2"),
@@ -687,11 +692,10 @@ def test_distillation_learns_the_teachers_probabilities(tmp_path, capsys):
 
 def test_init_weights_must_exist_and_fit_the_model(tmp_path, tiny_model_path):
     from blurstudio.model import build_model
-    from trainer.train import init_from_weights
 
-    with pytest.raises(SystemExit, match="does not exist"):
+    with pytest.raises(ValueError, match="does not exist"):
         init_from_weights(build_model("compact"), str(tmp_path / "missing.pt"))
-    with pytest.raises(SystemExit, match="different architecture"):
+    with pytest.raises(ValueError, match="different architecture"):
         init_from_weights(build_model("compact"), str(tiny_model_path))
 
 

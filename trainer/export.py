@@ -17,44 +17,39 @@ import torch
 
 from blurstudio.model import BlurNet, BlurNetEnsemble, WeightsError, load_model, save_model
 
-from .synth import SOURCE_KEYS, synth_config
-from .synth.sources import read_exclusion_list
+from .config import RunConfig
+from .start import model_from_config
+from .synth import read_exclusion_list
+from .validation import val_metrics
 
 
 def export_checkpoint(checkpoint: str | Path, dest: str | Path, val: list | None = None) -> dict:
     """Write `dest` (.pt) and its card from a checkpoint; validation metrics are recomputed in fp16
     weights (what users get) on the run's synthetic validation set."""
-    from .train import model_from_config
-
     ck = torch.load(checkpoint, map_location="cpu", weights_only=False)
-    cfg = ck["config"]
-    model = model_from_config(cfg["model"])
+    cfg = RunConfig.from_table(ck["config"])
+    model = model_from_config(cfg.model)
     model.load_state_dict(ck["ema"] if ck.get("ema") else ck["model"])  # the averaged weights when the run kept them
     model = model.half().float().eval()  # measure what the fp16 file will give
-    dc = cfg["data"]
-    if val is None:
-        val = _val_set(cfg)
     metrics = val_metrics(model, cfg, val)
     card = {
         "name": Path(dest).stem,
-        "preset": cfg["model"].get("preset", "custom"),
-        "working_max_side": cfg.get("export", {}).get("working_max_side", 640),
-        "working_scales": cfg.get("export", {}).get("working_scales", [1.0]),
-        "working_flip": cfg.get("export", {}).get("working_flip", False),
+        "preset": cfg.model.get("preset", "custom"),
+        **cfg.export.card(),
         "training": {
-            "config": cfg,
+            "config": cfg.table,
             "steps": ck["step"],
             "wall_seconds": round(ck.get("wall_seconds", 0.0)),
-            "data_sources": {k: dc.get(k, []) for k in (*SOURCE_KEYS, "real")},
-            "real_per_batch": dc.get("real_per_batch", 0) if dc.get("real") else 0,
+            "data_sources": {**cfg.data.sources(), "real": list(cfg.data.real)},
+            "real_per_batch": cfg.data.real_per_batch if cfg.data.real else 0,
             # The names themselves, so the card says what was left out even if a list is edited later.
-            "excluded_photos": sorted(set().union(*(read_exclusion_list(f) for f in dc.get("exclude", [])))),
-            "seed": cfg["train"]["seed"],
+            "excluded_photos": sorted(set().union(*(read_exclusion_list(f) for f in cfg.data.exclude))),
+            "seed": cfg.train.seed,
             "machine": f"{platform.machine()} {platform.processor() or ''}".strip(),
             "init": ck.get("init"),  # the earlier stage this run fine-tuned, if any
             "teacher": ck.get("teacher"),  # the weights whose probabilities it also learnt, if any
             # Checkpoints record the command that made them; older ones are named after their preset.
-            "command": ck.get("command") or f"python -m trainer.train --config trainer/configs/{cfg['model'].get('preset')}.toml",
+            "command": ck.get("command") or f"python -m trainer.train --config trainer/configs/{cfg.model.get('preset')}.toml",
         },
         "metrics": metrics,
     }
@@ -87,8 +82,7 @@ def export_ensemble(members: list[str | Path], dest: str | Path) -> dict:
     if not first:
         raise ValueError(f"{members[0]}'s card records no training config to build the validation set from")
     model = BlurNetEnsemble(nets).eval()
-    val = _val_set(first)
-    metrics = val_metrics(model, first, val)
+    metrics = val_metrics(model, RunConfig.from_table(first))
     records = [{"weights": str(m), "sha256": c["sha256"], **c.get("training", {}),
                 "synthetic_val": c.get("metrics", {}).get("synthetic_val")} for m, c in zip(members, cards)]
     presets = {c.get("preset") for c in cards}
@@ -105,30 +99,6 @@ def export_ensemble(members: list[str | Path], dest: str | Path) -> dict:
         "metrics": metrics,
     }
     return save_model(model, dest, card)
-
-
-def val_metrics(model: torch.nn.Module, cfg: dict, val: list) -> dict:
-    """The card's metrics: the synthetic validation set `val` and, when the training config mixed in
-    real photos, their held-out part at the detector's working resolution."""
-    from .real import load_real_photos, real_val_set
-    from .train import validate
-
-    dc = cfg["data"]
-    metrics = {"synthetic_val": validate(model, val, torch.device("cpu")), "synthetic_val_count": len(val)}
-    if dc.get("real"):
-        real = real_val_set(load_real_photos(dc["real"], dc.get("real_layout", "cuhk"), "val"),
-                            cfg.get("export", {}).get("working_max_side", 480))
-        metrics.update(real_val=validate(model, real, torch.device("cpu"), batch=1), real_val_count=len(real))
-    return metrics
-
-
-def _val_set(cfg: dict) -> list:
-    """The fixed synthetic validation set a training config describes."""
-    from .train import make_val_set
-
-    dc = cfg["data"]
-    return make_val_set({k: dc.get(k, []) for k in SOURCE_KEYS},
-                        synth_config(cfg.get("synth", {}), dc.get("val_size", 224)), dc.get("val_count", 128))
 
 
 def main(argv: list[str] | None = None) -> int:

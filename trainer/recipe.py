@@ -22,7 +22,7 @@ from pathlib import Path
 from blurstudio.model import WEIGHTS_DIR, WeightsError, load_model
 
 from .export import export_ensemble
-from .train import load_config
+from .config import load_config
 from .train import main as train_main
 
 @dataclass(frozen=True)
@@ -33,9 +33,12 @@ class Train:
 
     def export(self) -> Path:
         try:
-            return Path(load_config(self.config)["export"]["path"])
-        except (ValueError, KeyError) as e:
-            raise RuntimeError(f"{self.config}: {e} (a recipe stage needs a valid config with [export] path)") from None
+            path = load_config(self.config).export.path
+        except ValueError as e:
+            raise RuntimeError(f"{self.config}: {e}") from None
+        if not path:
+            raise RuntimeError(f"{self.config}: a recipe stage needs [export] path")
+        return Path(path)
 
     def run(self) -> None:
         try:

