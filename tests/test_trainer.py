@@ -313,7 +313,7 @@ def test_synth_writer_refuses_a_folder_that_holds_files(tmp_path, capsys):
 
 
 def test_synth_writer_defaults_write_the_training_validation_set(tmp_path):
-    # The README reproduces the validation set on disk this way; it must be the trainer's, exactly.
+    # docs/training.md reproduces the validation set on disk this way; it must be the trainer's, exactly.
     assert synth_main(["--out", str(tmp_path / "val"), "--count", "4", "--size", "48"]) == 0
     written = load_labelled_folder(tmp_path / "val", "synth")
     expected = make_val_set({}, SynthConfig(size=48), 4)
@@ -731,10 +731,10 @@ def test_bundled_weights_record_the_shipped_recipe():
 
 
 def test_readme_quotes_the_bundled_cards_validation_figures():
-    # The README's "Reproduce the weights" table says what a rerun should reach; it must be the card's.
+    # docs/training.md's table says what a rerun should reach; its "bundled" row must be the card's.
     root = Path(__file__).resolve().parents[1]
     metrics = json.loads((root / "resources" / "weights" / "compact.json").read_text())["metrics"]["synthetic_val"]
-    row = next(line for line in (root / "README.md").read_text().splitlines() if line.startswith("| **bundled**"))
+    row = next(line for line in (root / "docs" / "training.md").read_text().splitlines() if line.startswith("| **bundled**"))
     cells = [c.strip().strip("*") for c in row.strip("|").split("|")]
     assert cells[2:4] == [f"{metrics['pixel_accuracy']:.3f}", f"{metrics['miou']:.3f}"]
     assert cells[4] == " / ".join(f"{metrics['iou'][k]:.3f}" for k in ("sharp", "motion", "defocus"))
