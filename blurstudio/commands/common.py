@@ -7,12 +7,11 @@ from __future__ import annotations
 import argparse
 import dataclasses
 import glob
-import os
 import sys
 import time
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Callable, TextIO
+from typing import Any, Callable
 
 from ..errors import ImageError, WeightsError
 from ..images import (
@@ -80,52 +79,6 @@ def collect_inputs(inputs: list[str], recursive: bool = False) -> tuple[list[Pat
     return photos, errors
 
 
-class ProgressBar:
-    """A one-line progress bar on stderr, drawn only when stderr is a terminal."""
-
-    def __init__(self, total: int, stream: TextIO | None = None, width: int = 30) -> None:
-        self.stream = stream or sys.stderr
-        self.enabled = total > 0 and hasattr(self.stream, "isatty") and self.stream.isatty()
-        self.total, self.width = total, width
-        self.done, self.label = 0, ""
-        self._last = 0.0
-
-    def update(self, fraction_of_current: float = 0.0, label: str | None = None, force: bool = False) -> None:
-        if not self.enabled:
-            return
-        if label is not None:
-            self.label = label
-        now = time.monotonic()
-        if not force and now - self._last < 0.1:  # redraw at most 10 times a second
-            return
-        self._last = now
-        frac = min(1.0, (self.done + fraction_of_current) / self.total)
-        filled = int(round(frac * self.width))
-        bar = "#" * filled + "-" * (self.width - filled)
-        cols = _terminal_columns()
-        text = f"[{bar}] {self.done}/{self.total} {self.label}"
-        self.stream.write("\r" + text[: max(10, cols - 1)].ljust(max(10, cols - 1)))
-        self.stream.flush()
-
-    def advance(self) -> None:
-        self.done += 1
-        self.update(0.0, force=True)
-
-    def clear(self) -> None:
-        """Erase the bar (before printing a message, and at the end)."""
-        if self.enabled:
-            self.stream.write("\r" + " " * max(10, _terminal_columns() - 1) + "\r")
-            self.stream.flush()
-
-
-def _terminal_columns() -> int:
-    try:
-        columns = os.get_terminal_size(sys.stderr.fileno()).columns
-    except (OSError, ValueError):
-        return 80
-    return columns if columns >= 20 else 80  # some terminals report 0
-
-
 class CommandFailed(Exception):
     """A subcommand cannot go on: `message` for stderr, `code` the exit status (1 input, 2 usage)."""
 
@@ -190,6 +143,25 @@ def check_outputs(outputs: list[tuple[Path, tuple[str, ...]]], inputs: list[Path
             raise CommandFailed(message, 2) from None
 
 
+def load_detector(args: argparse.Namespace):
+    """The Detector that `--model`, `--device` (and `--max-side`, where a command has it) ask for.
+    Imports torch: call it after the cheap checks. Raises CommandFailed (usage, exit 2)."""
+    from ..detect import Detector
+
+    try:
+        return Detector(args.model, device=args.device, max_side=getattr(args, "max_side", None))
+    except (WeightsError, ValueError) as e:
+        raise CommandFailed(str(e), 2) from None
+
+
+def progress_bar(total: int, what: str):
+    """The command line's one progress bar (tqdm, on stderr, drawn only on a terminal): photos,
+    photos per second and the time left. Print beside it with `tqdm.write`."""
+    from tqdm import tqdm
+
+    return tqdm(total=total, unit="photo", desc=what, file=sys.stderr, disable=None, dynamic_ncols=True)
+
+
 def blur_map_for(args: argparse.Namespace, photo) -> tuple:
     """The photo's BlurMap, from `--blurmap FILE` when given, else by running the detector
     (`--model`, `--device`). Returns (blurmap, a description of where it came from)."""
@@ -201,12 +173,7 @@ def blur_map_for(args: argparse.Namespace, photo) -> tuple:
         except (OSError, ValueError, MemoryError) as e:
             raise CommandFailed(str(e)) from None
         return blurmap, f"blur map {args.blurmap}"
-    from ..detect import Detector
-
-    try:
-        detector = Detector(args.model, device=args.device)
-    except (WeightsError, ValueError) as e:
-        raise CommandFailed(str(e), 2) from None
+    detector = load_detector(args)
     try:
         blurmap = detector(photo)
     except (ValueError, RuntimeError, MemoryError) as e:

@@ -8,7 +8,7 @@ import sys
 import time
 from pathlib import Path
 
-from .common import collect_inputs
+from .common import CommandFailed, collect_inputs, load_detector, progress_bar
 from .detect import positive_int
 
 EXAMPLES = """\
@@ -76,21 +76,17 @@ def run(args: argparse.Namespace) -> int:
         return 2
 
     # Imported only now: torch takes seconds to load, and a mistake above is reported at once.
-    from tqdm import tqdm
-
     from ..cull import CullConfig, decide
     from ..cull_batch import Settings, cull_photos
-    from ..detect import Detector
     from ..errors import ImageError
-    from ..model import WeightsError
     from ..report import photo_record, report_meta, write_report
     from ..sidecar import write_sidecar
 
     try:
-        detector = Detector(args.model, device=args.device, max_side=args.max_side)
-    except (WeightsError, ValueError) as e:
-        print(f"blurstudio cull: {e}", file=sys.stderr)
-        return 2
+        detector = load_detector(args)
+    except CommandFailed as e:
+        print(f"blurstudio cull: {e.message}", file=sys.stderr)
+        return e.code
     model_sha = str(detector.card.get("sha256") or detector.model_name)
     settings = Settings(model_sha, detector.max_side, detector.scales, detector.flip)
     config = CullConfig()
@@ -106,7 +102,7 @@ def run(args: argparse.Namespace) -> int:
 
     t0 = time.perf_counter()
     n_cached = 0
-    bar = tqdm(total=len(photos), unit="photo", desc="culling", file=sys.stderr, disable=None, dynamic_ncols=True)
+    bar = progress_bar(len(photos), "culling")
     try:
         for res in cull_photos(photos, predict, settings, out, workers=args.workers):
             bar.update(1)

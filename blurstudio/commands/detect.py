@@ -9,7 +9,7 @@ import sys
 import time
 from pathlib import Path
 
-from .common import ProgressBar, collect_inputs
+from .common import CommandFailed, collect_inputs, load_detector, progress_bar
 
 EXAMPLES = """\
 For each photo S it writes S_labels.png (0 sharp, 100 motion, 200 defocus), S_blur.png
@@ -73,41 +73,39 @@ def run(args: argparse.Namespace) -> int:
         return 1
 
     # Imported only now: torch takes seconds to load, and a mistake above is reported at once.
-    from ..detect import Detector
+    from tqdm import tqdm
+
     from ..export import export_masks
     from ..images import ImageError, read_image
-    from ..model import WeightsError
 
     try:
-        detector = Detector(args.model, device=args.device, max_side=args.max_side)
-    except (WeightsError, ValueError) as e:
-        print(f"blurstudio detect: {e}", file=sys.stderr)
-        return 2
+        detector = load_detector(args)
+    except CommandFailed as e:
+        print(f"blurstudio detect: {e.message}", file=sys.stderr)
+        return e.code
 
     protect = list(photos)  # never write over any input of this batch, nor the weights
     if "/" in args.model or os.sep in args.model or args.model.endswith(".pt"):
         protect += [Path(args.model), Path(args.model).with_suffix(".json")]
     used_stems: set[tuple[Path, str]] = set()
     results, errors = [], [{"input": m.split(":")[0], "error": m} for m in failures]
-    bar = ProgressBar(len(photos))
+    bar = progress_bar(len(photos), "detecting")
     for photo_path in photos:
-        bar.update(0.0, label=photo_path.name, force=True)
         outdir = args.outdir if args.outdir is not None else photo_path.parent
         stem = _unique_stem(photo_path, outdir, used_stems)
         t0 = time.perf_counter()
         try:
             photo = read_image(photo_path)
             t1 = time.perf_counter()
-            blurmap = detector(photo, progress=lambda f: bar.update(f))
+            blurmap = detector(photo)
             t2 = time.perf_counter()
             written = export_masks(photo, blurmap, outdir, stem, probs=args.probs, protect=protect)
             t3 = time.perf_counter()
         except (ImageError, ValueError, OSError, MemoryError, RuntimeError) as e:
-            bar.clear()
             message = str(e) if str(photo_path) in str(e) else f"{photo_path}: {e}"
-            print(f"blurstudio detect: {message}", file=sys.stderr)
+            tqdm.write(f"blurstudio detect: {message}", file=sys.stderr)
             errors.append({"input": str(photo_path), "error": message})
-            bar.advance()
+            bar.update(1)
             continue
         fractions = blurmap.fractions()
         result = {
@@ -123,12 +121,11 @@ def run(args: argparse.Namespace) -> int:
             },
         }
         results.append(result)
-        bar.clear()
         if not args.json:
             shares = ", ".join(f"{100 * v:.0f}% {k}" for k, v in fractions.items())
-            print(f"{photo_path}: {shares} ({t3 - t0:.1f} s) -> {written['labels'].parent / stem}_*", flush=True)
-        bar.advance()
-    bar.clear()
+            tqdm.write(f"{photo_path}: {shares} ({t3 - t0:.1f} s) -> {written['labels'].parent / stem}_*", file=sys.stdout)
+        bar.update(1)
+    bar.close()
 
     if args.json:
         report = {
