@@ -143,6 +143,31 @@ def check_outputs(outputs: list[tuple[Path, tuple[str, ...]]], inputs: list[Path
             raise CommandFailed(message, 2) from None
 
 
+def output_folder(path: Path, what: str) -> None:
+    """Create a command's output folder (and its parents). Raises CommandFailed (usage, exit 2)."""
+    if path.exists() and not path.is_dir():
+        raise CommandFailed(f"{path}: exists and is not a folder", 2)
+    try:
+        path.mkdir(parents=True, exist_ok=True)
+    except OSError as e:
+        raise CommandFailed(f"{path}: cannot create the {what} ({e.strerror})", 2) from None
+
+
+def batch_photos(args: argparse.Namespace, skip_folder: Path | None = None) -> tuple[list[Path], list[str]]:
+    """The photos of a batch command's inputs (`args.inputs`, `--recursive`), none inside
+    `skip_folder` (a report inside the shoot), and the messages for inputs that matched nothing,
+    printed here. Raises CommandFailed when there is no photo at all."""
+    photos, failures = collect_inputs(args.inputs, args.recursive)
+    if skip_folder is not None:
+        skip = skip_folder.resolve()
+        photos = [p for p in photos if skip not in p.resolve().parents]
+    for message in failures:
+        print(f"blurstudio {args.command}: {message}", file=sys.stderr)
+    if not photos:
+        raise CommandFailed("nothing to do", 1)
+    return photos, failures
+
+
 def load_detector(args: argparse.Namespace):
     """The Detector that `--model`, `--device` (and `--max-side`, where a command has it) ask for.
     Imports torch: call it after the cheap checks. Raises CommandFailed (usage, exit 2)."""

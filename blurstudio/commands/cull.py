@@ -8,7 +8,7 @@ import sys
 import time
 from pathlib import Path
 
-from .common import CommandFailed, collect_inputs, load_detector, progress_bar
+from .common import CommandFailed, batch_photos, load_detector, output_folder, progress_bar
 from .detect import positive_int
 
 EXAMPLES = """\
@@ -54,26 +54,17 @@ def _err(message: str) -> None:
 
 def run(args: argparse.Namespace) -> int:
     out: Path = args.outdir
-    if out.exists() and not out.is_dir():
-        print(f"blurstudio cull: {out}: exists and is not a folder", file=sys.stderr)
-        return 2
     if args.workers < 0:
         print("blurstudio cull: --workers must be 0 or more", file=sys.stderr)
         return 2
-    photos, failures = collect_inputs(args.inputs, args.recursive)
-    # The report's own thumbnails and overlays are never photos of the shoot (a report inside it).
-    out_abs = out.resolve()
-    photos = [p for p in photos if out_abs not in p.resolve().parents]
-    for message in failures:
-        print(f"blurstudio cull: {message}", file=sys.stderr)
-    if not photos:
-        print("blurstudio cull: nothing to do", file=sys.stderr)
-        return 1
-    try:
-        out.mkdir(parents=True, exist_ok=True)
-    except OSError as e:
-        print(f"blurstudio cull: {out}: cannot create the report folder ({e.strerror})", file=sys.stderr)
-        return 2
+    try:  # the report's own thumbnails and overlays are never photos of the shoot
+        if out.exists() and not out.is_dir():  # a usage error comes before "nothing to do"
+            raise CommandFailed(f"{out}: exists and is not a folder", 2)
+        photos, failures = batch_photos(args, skip_folder=out)
+        output_folder(out, "report folder")
+    except CommandFailed as e:
+        print(f"blurstudio cull: {e.message}", file=sys.stderr)
+        return e.code
 
     # Imported only now: torch takes seconds to load, and a mistake above is reported at once.
     from ..cull import CullConfig, decide

@@ -9,7 +9,7 @@ import sys
 import time
 from pathlib import Path
 
-from .common import CommandFailed, collect_inputs, load_detector, progress_bar
+from .common import CommandFailed, batch_photos, load_detector, output_folder, progress_bar
 
 EXAMPLES = """\
 For each photo S it writes S_labels.png (0 sharp, 100 motion, 200 defocus), S_blur.png
@@ -55,22 +55,13 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    if args.outdir is not None:
-        if args.outdir.exists() and not args.outdir.is_dir():
-            print(f"blurstudio detect: {args.outdir}: exists and is not a folder", file=sys.stderr)
-            return 2
-        try:
-            args.outdir.mkdir(parents=True, exist_ok=True)
-        except OSError as e:
-            print(f"blurstudio detect: {args.outdir}: cannot create the output folder ({e.strerror})", file=sys.stderr)
-            return 2
-
-    photos, failures = collect_inputs(args.inputs, args.recursive)
-    for message in failures:
-        print(f"blurstudio detect: {message}", file=sys.stderr)
-    if not photos:
-        print("blurstudio detect: nothing to do", file=sys.stderr)
-        return 1
+    try:
+        if args.outdir is not None:
+            output_folder(args.outdir, "output folder")
+        photos, failures = batch_photos(args)
+    except CommandFailed as e:
+        print(f"blurstudio detect: {e.message}", file=sys.stderr)
+        return e.code
 
     # Imported only now: torch takes seconds to load, and a mistake above is reported at once.
     from tqdm import tqdm
