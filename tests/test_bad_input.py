@@ -299,5 +299,8 @@ def test_json_into_a_closed_pipe_and_signals_end_without_a_traceback(tmp_path, t
             proc.send_signal(sig)
             _, err = proc.communicate(timeout=120)
             assert b"Traceback" not in err, err.decode()
-            assert proc.returncode in (0, code), (sig, delay, proc.returncode, err.decode())
+            # SIGTERM before the handler is installed (the interpreter still starting) ends the
+            # process the default way, before it has done anything: that is fine too.
+            early = (-signal.SIGTERM,) if sig == signal.SIGTERM else ()
+            assert proc.returncode in (0, code, *early), (sig, delay, proc.returncode, err.decode())
     assert _temps(tmp_path) == []
