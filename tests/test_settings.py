@@ -62,4 +62,5 @@ def test_magnify_settings_are_the_same_in_the_cli_and_the_gui(qtbot, capsys):
 
 def test_deblur_settings_are_the_same_in_the_cli_and_the_gui(qtbot, capsys):
     _check_cli_and_gui(qtbot, capsys, DeblurSettings, "deblur", DeblurPanel,
-                       {"method": "method", "strength": "strength", "smoothness": "smoothness"})
+                       {"method": "method", "strength": "strength", "smoothness": "smoothness",
+                        "radius": "radius", "length": "length", "angle": "angle"})

@@ -220,8 +220,9 @@ def add_settings(parser: argparse.ArgumentParser, settings_class: type) -> None:
                                 help=f"{help} (default: {f.default})")
         else:
             low, high = f.metadata["range"]
+            default = "auto" if f.default is None else f"{f.default:g}"
             parser.add_argument(flag, type=number_in_range(low, high), default=f.default, metavar="X",
-                                help=f"{help}; {low:g} to {high:g} (default: {f.default:g})")
+                                help=f"{help}; {low:g} to {high:g} (default: {default})")
 
 
 def settings_from(args: argparse.Namespace, settings_class: type) -> Any:

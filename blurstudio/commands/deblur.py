@@ -21,6 +21,8 @@ examples:
   blurstudio deblur photo.jpg --region motion --strength 0.7 -o out.png --kernel-out kernel.png
   blurstudio deblur photo.jpg --method rl --json -o out.jpg > kernels.json
   blurstudio deblur photo.jpg --blurmap photo_probs.npy -o out.jpg     (skip detection)
+  blurstudio deblur photo.jpg --radius 6 -o out.jpg           (defocus radius by hand, in px)
+  blurstudio deblur photo.jpg --length 20 --angle 30 -o out.jpg   (motion blur by hand)
 """
 
 
@@ -51,14 +53,15 @@ def _deblur(args: argparse.Namespace, photo, blurmap, timings: dict[str, float])
     settings = settings_from(args, DeblurSettings)
     t = time.perf_counter()
     deblurrer = Deblurrer(photo, blurmap, args.region)
-    kernels = deblurrer.kernels
+    kernels = deblurrer.kernels_for(settings)  # estimated, or as --radius / --length / --angle say
     if not kernels:
         fractions = ", ".join(f"{100 * v:.0f}% {k}" for k, v in blurmap.fractions().items())
         raise CommandFailed(f"{args.photo}: no blurred region large and textured enough to measure a kernel "
                             f"({fractions}); nothing written. A kernel needs at least {MIN_PATCHES} textured 64x64-pixel "
                             "patches inside a region the map calls motion or defocus (p > 0.5), i.e. a blurred, "
                             "detailed area of at least about 130x130 pixels; a photo smaller than that, or blur on "
-                            "flat areas only, cannot be measured")
+                            "flat areas only, cannot be measured; --radius (defocus) or --length (motion) "
+                            "sets the kernel by hand")
     timings["estimate"] = time.perf_counter() - t
     t = time.perf_counter()
     result = deblurrer.render(settings)

@@ -29,7 +29,7 @@ from ..errors import Cancelled
 from ..ops.colour import LUMA, linear_to_srgb, srgb_to_linear
 from ..ops.photo import check_photo, check_probs
 from ..progress import Cancel, Progress, Reporter
-from .kernels import BlurKernel, estimate_kernels, photo_noise, region_weights
+from .kernels import BlurKernel, estimate_kernels, override_kernels, photo_noise, region_weights
 from .kernels import MIN_PATCHES, disk_kernel, kernel_image, kernel_sheet, motion_kernel  # for callers of deblur
 from .settings import DeblurSettings
 
@@ -195,7 +195,7 @@ def deblur(
     """Deblur the blurred regions of an sRGB uint8 photo; returns a new uint8 array of the same shape.
 
     kernels: from `estimate_kernels` (estimated here when None); settings: DeblurSettings' fields
-    (method, strength, smoothness). Richardson-Lucy runs `iterations` on clean photos, fewer on
+    (method, strength, smoothness, and radius / length / angle overriding the kernels' own). Richardson-Lucy runs `iterations` on clean photos, fewer on
     noisy ones (colour differences by Wiener); noise: the photo's noise sigma in linear light
     (measured when None; a crop passes the whole photo's). Pixels outside every blurred region keep
     their exact original values. `Deblurrer` is the same for several settings of one photo."""
@@ -207,6 +207,7 @@ def deblur(
     if kernels is None:
         kernels = estimate_kernels(image, blurmap, region)
     weights = region_weights(blurmap, region)
+    kernels = override_kernels(kernels, chosen, weights)  # the user's radius / length / angle, if set
     jobs = [(kernels[k], weights[k]) for k in weights if k in kernels]
     out = image.copy()
     if not jobs or chosen.strength == 0:
@@ -384,6 +385,11 @@ class Deblurrer:
         # The regularisation follows the photo's noise, not a crop's: measured once on the photo.
         self.noise: float = photo_noise(self.photo)
 
+    def kernels_for(self, settings: DeblurSettings) -> dict[str, BlurKernel]:
+        """The kernels `render` uses with these settings: the estimates, with the settings' radius,
+        length and angle (those not None) in their place."""
+        return override_kernels(self.kernels, settings, region_weights(self.blurmap, self.region))
+
     def most_blurred_point(self) -> tuple[int, int]:
         """(x, y) where a loupe shows the most (see `most_blurred_point`)."""
         return most_blurred_point(self.blurmap, self.region, list(self.kernels) or None)
@@ -415,6 +421,8 @@ def deblur_preview(
     x, y, bw, bh = (int(v) for v in box)
     x, y = min(max(x, 0), w - 1), min(max(y, 0), h - 1)
     bw, bh = max(1, min(bw, w - x)), max(1, min(bh, h - y))
+    chosen = DeblurSettings(**{k: v for k, v in options.items() if k in DeblurSettings.__dataclass_fields__})
+    kernels = override_kernels(kernels, chosen, region_weights(blurmap, options.get("region", "auto")))
     extent = max([k.extent for k in kernels.values()] + [4])
     m = max(MIN_MARGIN, int(MARGIN_FACTOR * extent)) + SEAM_BAND  # the context a full apply's tiles see
     ya, yb, xa, xb = max(y - m, 0), min(y + bh + m, h), max(x - m, 0), min(x + bw + m, w)

@@ -14,7 +14,9 @@ Angles are in degrees, counter-clockwise from the +x axis (image right), in [0, 
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass
+from collections.abc import Iterable
+
+from dataclasses import asdict, dataclass, replace
 
 import cv2
 import numpy as np
@@ -24,7 +26,7 @@ from ..blurmap import DEFOCUS, MOTION, SHARP, BlurMap
 from ..errors import InputError
 from ..ops.colour import LUMA, srgb_to_linear
 from ..ops.photo import check_photo, check_probs
-from .settings import REGIONS
+from .settings import REGIONS, DeblurSettings
 
 
 def disk_kernel(radius: float) -> np.ndarray:
@@ -73,6 +75,7 @@ class BlurKernel:
     score: float = 0.0
     patches: int = 0
     fraction: float = 0.0
+    source: str = "spectrum"
 
     def psf(self) -> np.ndarray:
         """The kernel as a normalised 2-D array."""
@@ -92,7 +95,8 @@ class BlurKernel:
         keep = ("radius",) if self.kind == "defocus" else ("length", "angle")
         out = {"kind": self.kind}
         out.update({k: round(float(d[k]), 2) for k in keep})
-        out.update(score=round(float(self.score), 3), patches=int(self.patches), fraction=round(float(self.fraction), 4))
+        out.update(score=round(float(self.score), 3), patches=int(self.patches), fraction=round(float(self.fraction), 4),
+                   source=self.source)
         return out
 
     def describe(self) -> str:
@@ -138,6 +142,11 @@ def kernel_sheet(kernels: dict[str, BlurKernel], size: int = 160) -> np.ndarray:
 # ----------------------------------------------------------------------------- spectra
 
 MAX_PATCHES = 96
+# Local contrast (std of linear-light luminance over 15 x 15 px) from which a pixel counts as
+# textured. Patches of a smooth sky or lawn carry only noise and JPEG blocks at high frequencies,
+# which the fit reads as a sharp image: with 0.003 (the old 1e-5 variance) they pulled the estimate
+# of real defocused backgrounds to 1-2 px where their structured patches say 5-13 px.
+TEXTURE_STD = 0.02
 MIN_PATCHES = 4
 
 
@@ -172,7 +181,7 @@ def _textured(gray: np.ndarray) -> np.ndarray:
     mean = cv2.blur(g, (15, 15))
     var = cv2.blur(g * g, (15, 15)) - mean * mean
     sat = cv2.blur((g > 0.98).astype(np.float32), (9, 9)) > 0
-    return (var > 1e-5) & ~sat
+    return (var > TEXTURE_STD**2) & ~sat
 
 
 def region_spectrum(gray: np.ndarray, mask: np.ndarray, n: int) -> tuple[np.ndarray | None, int]:
@@ -240,7 +249,16 @@ def _fit_log_model(p: np.ndarray, g: np.ndarray) -> tuple[float, np.ndarray]:
 # ----------------------------------------------------------------------------- estimation
 
 DEFOCUS_RADII = np.arange(0.5, 15.01, 0.25)
-PRIOR_SLOPES = (1.0, 1.5, 2.0, 2.5, 3.0, 3.5)
+# Power-spectrum slopes of the unblurred scene that the fit may assume. Natural scenes fall off as
+# about f^-2 (Field 1987). A wider range (it was 1 to 3.5) lets a steep slope stand in for the blur:
+# on real defocused photos, whose disk zeros are washed out by depth changes and JPEG, the fit then
+# chose a tiny disk plus a steep slope (0.5-1.5 px where the blur is 5-30 px; bench_deblur.py).
+PRIOR_SLOPES = (1.8, 2.0, 2.2)
+# Above this radius (px at the working scale) the disk's first zero nears the lowest frequencies of
+# a 128 px patch: the region is measured again at half the scale.
+COARSER_ABOVE = 7.5
+MAX_DOWNSCALE = 8
+BORDER = 24  # px of a region's border left out of the measurement
 
 
 def estimate_defocus_radius(spectrum: np.ndarray) -> tuple[float, float]:
@@ -394,6 +412,37 @@ def estimate_kernel(image: np.ndarray, mask: np.ndarray, kind: str) -> BlurKerne
     if mask.shape != image.shape[:2]:
         raise InputError(f"mask of shape {mask.shape} does not match the image {image.shape[:2]}")
     gray = _region_gray(image)
+    fraction = float(mask.mean())
+    # Patches at the region's border see the sharp side's edges (a blur map's or a hand-drawn
+    # mask's border is never exact): measure inside first, the whole region if too little is left.
+    inner = cv2.erode(mask.astype(np.uint8), np.ones((2 * BORDER + 1, 2 * BORDER + 1), np.uint8)) > 0
+    measured = _measure(gray, inner, kind) or _measure(gray, mask, kind)
+    if measured is None:
+        return None
+    scale = 1
+    # Large defocus blurs are measured at a coarser scale, where they fit the patches; the
+    # coarsest scale that still has enough patches and resolves the blur wins.
+    while kind == "defocus" and measured[0][0] > COARSER_ABOVE and scale < MAX_DOWNSCALE:
+        h, w = gray.shape
+        if min(h, w) // 2 < 64:  # not a single patch left
+            break
+        gray = cv2.resize(gray, (w // 2, h // 2), interpolation=cv2.INTER_AREA)
+        mask = cv2.resize(mask.astype(np.uint8), (w // 2, h // 2), interpolation=cv2.INTER_NEAREST) > 0
+        inner = cv2.resize(inner.astype(np.uint8), (w // 2, h // 2), interpolation=cv2.INTER_NEAREST) > 0
+        coarser = _measure(gray, inner, kind) or _measure(gray, mask, kind)
+        if coarser is None:
+            break
+        measured, scale = coarser, scale * 2
+    (value, score), count = measured
+    if kind == "defocus":
+        return BlurKernel("defocus", radius=value * scale, score=score, patches=count, fraction=fraction)
+    length, angle = value
+    return BlurKernel("motion", length=length, angle=angle, score=score, patches=count, fraction=fraction)
+
+
+def _measure(gray: np.ndarray, mask: np.ndarray, kind: str) -> tuple[tuple, int] | None:
+    """((radius, score) or ((length, angle), score), patches) of one region at one scale, or None
+    when too few textured patches fit."""
     spectrum, count = None, 0
     for n in (128, 64):  # larger patches resolve big kernels; fall back for small regions
         spectrum, count = region_spectrum(gray, mask, n)
@@ -401,12 +450,10 @@ def estimate_kernel(image: np.ndarray, mask: np.ndarray, kind: str) -> BlurKerne
             break
     if spectrum is None:
         return None
-    fraction = float(mask.mean())
     if kind == "defocus":
-        radius, score = estimate_defocus_radius(spectrum)
-        return BlurKernel("defocus", radius=radius, score=score, patches=count, fraction=fraction)
+        return estimate_defocus_radius(spectrum), count
     length, angle, score = estimate_motion_blur(spectrum)
-    return BlurKernel("motion", length=length, angle=angle, score=score, patches=count, fraction=fraction)
+    return ((length, angle), score), count
 
 
 def region_weights(blurmap: BlurMap | np.ndarray, region: str = "auto") -> dict[str, np.ndarray]:
@@ -434,6 +481,25 @@ def estimate_kernels(image: np.ndarray, blurmap: BlurMap | np.ndarray, region: s
         k = estimate_kernel(image, mask, kind)
         if k is not None:
             out[kind] = k
+    return out
+
+
+def override_kernels(kernels: dict[str, BlurKernel], settings: DeblurSettings, kinds: Iterable[str]) -> dict[str, BlurKernel]:
+    """The kernels with the user's radius / length / angle (those not None) in place of the
+    estimates, for the kinds of region present (`kinds`). A region whose kernel could not be
+    measured gets one from the overrides alone (motion needs a length for that)."""
+    out = dict(kernels)
+    kinds = set(kinds)
+    if settings.radius is not None and "defocus" in kinds:
+        base = out.get("defocus") or BlurKernel("defocus")
+        out["defocus"] = replace(base, radius=float(settings.radius), source="set")
+    motion = out.get("motion")
+    if "motion" in kinds and (settings.length is not None or settings.angle is not None) and (
+            motion is not None or settings.length is not None):
+        base = motion or BlurKernel("motion")
+        out["motion"] = replace(base, source="set",
+                                length=float(base.length if settings.length is None else settings.length),
+                                angle=float(base.angle if settings.angle is None else settings.angle))
     return out
 
 

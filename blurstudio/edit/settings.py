@@ -33,10 +33,11 @@ METHODS = ("wiener", "rl")
 REGIONS = ("auto", "motion", "defocus")
 
 
-def number(default: float, low: float, high: float, help: str, log: bool = False) -> Any:
+def number(default: float | None, low: float, high: float, help: str, log: bool = False, auto: bool = False) -> Any:
     """A numeric setting in [low, high]; `log`: its useful values spread over orders of magnitude
-    (a GUI slider then moves by ratios, not steps)."""
-    return field(default=default, metadata={"range": (low, high), "log": log, "help": help})
+    (a GUI slider then moves by ratios, not steps); `auto`: None is allowed too, and means the engine
+    chooses (measures) the value, as the default."""
+    return field(default=default, metadata={"range": (low, high), "log": log, "auto": auto, "help": help})
 
 
 def choice(default: str, choices: tuple[str, ...], help: str) -> Any:
@@ -60,6 +61,8 @@ def check(settings: object) -> None:
         if "choices" in f.metadata:
             if value not in f.metadata["choices"]:
                 raise InputError(f"unknown {label} {value!r}; choose one of {', '.join(f.metadata['choices'])}")
+            continue
+        if value is None and f.metadata.get("auto"):
             continue
         low, high = f.metadata["range"]
         if isinstance(value, bool) or not isinstance(value, numbers.Real) or not low <= value <= high:
@@ -105,6 +108,14 @@ class DeblurSettings:
     # swamp the detail on every photo tried; above 20 hardly anything is restored.
     smoothness: float = number(1.0, 0.05, 20.0, "more = less noise and ringing, less detail "
                                "(a multiplier of the automatic regularisation)", log=True)
+    # Overrides of the estimated kernels (None: as estimated). The ranges are what deconvolution
+    # can still use at full resolution: beyond them the FFT context (10 kernel half-sizes) grows
+    # past a tile and the restored detail is lost in noise anyway.
+    radius: float | None = number(None, 0.5, 40.0, "defocus disk radius in px, instead of the estimate",
+                                  auto=True)
+    length: float | None = number(None, 1.0, 100.0, "motion blur length in px, instead of the estimate", auto=True)
+    angle: float | None = number(None, 0.0, 180.0, "motion blur angle in degrees counter-clockwise from "
+                                 "the image's x axis, instead of the estimate", auto=True)
 
     def __post_init__(self) -> None:
         check(self)
