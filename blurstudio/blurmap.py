@@ -13,6 +13,7 @@ from .images import ImageError, atomic_write, check_regular_file
 CLASS_NAMES = ("sharp", "motion", "defocus")
 SHARP, MOTION, DEFOCUS = 0, 1, 2
 LABEL_VALUES = (0, 100, 200)  # 8-bit label image convention of the paper's data set
+OVERLAY_STYLES = ("filled", "hatched")
 
 # Okabe-Ito colour-blind-safe colours; sharp is shown as "no tint" by default in overlays.
 PALETTE = np.array(
@@ -112,20 +113,32 @@ class BlurMap:
         palette: np.ndarray = PALETTE,
         step: int = 1,
         rows: int = 512,
+        style: str = "filled",
     ) -> np.ndarray:
         """The overlay as a separate layer: (H', W', 4) uint8 RGBA with premultiplied alpha, where
         alpha = p(visible classes) and the colour is their probability-weighted palette mix.
         Blending it over the photo at opacity o gives `overlay(photo, o, visible)` (up to rounding).
-        `step` > 1 subsamples (a quick low-resolution layer); work runs in bands of `rows` to bound memory."""
+        `step` > 1 subsamples (a quick low-resolution layer); work runs in bands of `rows` to bound memory.
+        style "hatched": each class in stripes of its colour and black (sharp |, motion /, defocus \\),
+        so the classes stay apart by texture where the photo's own colours resemble the tints."""
+        if style not in OVERLAY_STYLES:
+            raise ValueError(f"unknown overlay style {style!r}; choose one of {', '.join(OVERLAY_STYLES)}")
         pal = np.asarray(palette, dtype=np.float32)
         vis = np.asarray(visible, dtype=np.float32)
         probs = self.probs[:, ::step, ::step]
         h, w = probs.shape[1:]
+        # Stripes about 1/150 of the long side wide: a few screen pixels when the photo fits the window.
+        width = max(4, round(max(self.shape) / 150))
+        xs = np.arange(w, dtype=np.int64)[None, :] * step
         out = np.empty((h, w, 4), np.uint8)
         for y0 in range(0, h, rows):
             band = probs[:, y0 : y0 + rows] * vis[:, None, None]  # (3, b, W)
-            rgb = np.einsum("chw,cd->hwd", band, pal)  # premultiplied colour
             alpha = np.clip(band.sum(axis=0), 0.0, 1.0) * 255.0
+            if style == "hatched":
+                ys = np.arange(y0, y0 + band.shape[1], dtype=np.int64)[:, None] * step
+                for k, coordinate in enumerate((xs, xs + ys, xs - ys)):
+                    band[k] *= (coordinate // width) % 2 == 0  # the gaps stay black: dark on light scenes
+            rgb = np.einsum("chw,cd->hwd", band, pal)  # premultiplied colour
             out[y0 : y0 + rows, :, :3] = np.clip(rgb + 0.5, 0, 255)
             out[y0 : y0 + rows, :, 3] = alpha + 0.5
         return out

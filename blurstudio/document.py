@@ -18,6 +18,7 @@ from typing import Callable
 import numpy as np
 
 from blurstudio.blurmap import BlurMap
+from blurstudio.photo_export import PhotoMetadata
 
 HISTORY_BYTES = 1_500_000_000  # undo steps kept in memory: about 20 steps of a 24 MP photo
 
@@ -49,6 +50,7 @@ class Step:
     undo: Callable[[], None]
     redo: Callable[[], None]
     nbytes: int = 0  # memory only this step keeps alive (e.g. the pixels before an edit)
+    changes_photo: bool = True  # False for e.g. brush strokes: undoable, but nothing Save would write
 
 
 class History:
@@ -56,7 +58,8 @@ class History:
 
     Past `budget_bytes` the oldest steps are dropped (the newest is always kept, so the last change
     can be undone even when it alone is larger). `changed` fires whenever the steps or the index
-    change. Method names follow QUndoStack's, which many Qt programmers know."""
+    change. Method names follow QUndoStack's, which many Qt programmers know. The saved ("clean")
+    state is the photo as last saved: steps that do not change the photo leave it clean."""
 
     def __init__(self, budget_bytes: int = HISTORY_BYTES) -> None:
         self.budget = budget_bytes
@@ -103,7 +106,11 @@ class History:
         self.changed.emit()
 
     def is_clean(self) -> bool:
-        return self._clean == self._index
+        """The photo is as last saved (or opened): no step that changes it lies between then and now."""
+        if self._clean is None:
+            return False
+        low, high = sorted((self._clean, self._index))
+        return not any(step.changes_photo for step in self._steps[low:high])
 
     def can_undo(self) -> bool:
         return self._index > 0
@@ -135,6 +142,8 @@ class Document:
 
     def __init__(self, history_budget: int = HISTORY_BYTES) -> None:
         self._photo: np.ndarray | None = None
+        self._original: np.ndarray | None = None
+        self.metadata = PhotoMetadata()  # the file's EXIF and ICC profile, kept when the photo is saved
         self._path: Path | None = None
         self._source: Hashable = None
         self._pixels_id = 0  # which pixels: 0 as opened, then one number per edit (undo restores it)
@@ -154,6 +163,11 @@ class Document:
         return self._photo
 
     @property
+    def original(self) -> np.ndarray | None:
+        """The pixels as opened, whatever edits followed (the before/after comparison shows them)."""
+        return self._original
+
+    @property
     def path(self) -> Path | None:
         return self._path
 
@@ -171,17 +185,20 @@ class Document:
         as opened (its `source` key), and a different one for each edited state of it."""
         return (self._source,) if self._pixels_id == 0 else (self._source, "edited", self._pixels_id)
 
-    def open(self, photo: np.ndarray, path: str | Path | None = None, source: Hashable = None) -> None:
+    def open(self, photo: np.ndarray, path: str | Path | None = None, source: Hashable = None,
+             metadata: PhotoMetadata = PhotoMetadata()) -> None:
         """Take a new photo: the blur map, the selection and the history are cleared. `source`
         identifies the file version (e.g. path, modification time and size); without one, this
-        photo counts as different from every other."""
-        self._set(photo, Path(path) if path is not None else None, source if source is not None else ("unsaved", next(_unsaved)))
+        photo counts as different from every other. `metadata`: the file's, for saving."""
+        source = source if source is not None else ("unsaved", next(_unsaved))
+        self._set(photo, Path(path) if path is not None else None, source, metadata)
 
     def close(self) -> None:
-        self._set(None, None, None)
+        self._set(None, None, None, PhotoMetadata())
 
-    def _set(self, photo: np.ndarray | None, path: Path | None, source: Hashable) -> None:
-        self._photo, self._path, self._source = photo, path, source
+    def _set(self, photo: np.ndarray | None, path: Path | None, source: Hashable, metadata: PhotoMetadata) -> None:
+        self._photo, self._original, self._path, self._source = photo, photo, path, source
+        self.metadata = metadata
         self._pixels_id = 0
         self._blurmap = None
         self._selection = None

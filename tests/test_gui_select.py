@@ -1,5 +1,5 @@
 """The Select panel: quick preview then full-resolution solve, the selection on the EditorContext,
-brush strokes with undo/redo, preview modes, saving and copying."""
+brush strokes as steps of the document's undo history, preview modes, saving and copying."""
 
 from __future__ import annotations
 
@@ -75,15 +75,17 @@ def test_brush_strokes_with_undo_and_redo(qtbot, setup):
     panel.brush_size.setValue(1)
     for phase, x in (("press", 70), ("move", 80), ("release", 90)):
         ctx.deliver_brush(BrushEvent(phase, x, 60))
-    assert panel.scribbles[60, 80] == Sc.SCRIBBLE_OUTSIDE and panel.strokes.count() == 1
+    history = ctx.undo_stack
+    assert panel.scribbles[60, 80] == Sc.SCRIBBLE_OUTSIDE and history.count() == 1
+    assert history.undo_text() == "Brush stroke" and history.is_clean()  # strokes are not unsaved pixels
     _wait_full(qtbot, panel)
     assert ctx.selection[60, 80] == 0.0
 
-    panel.undo_button.click()
+    history.undo()
     assert not panel.scribbles.any()
     _wait_full(qtbot, panel)
     assert ctx.selection[60, 80] > 0.9
-    panel.redo_button.click()
+    history.redo()
     _wait_full(qtbot, panel)
     assert ctx.selection[60, 80] == 0.0
 
@@ -93,7 +95,7 @@ def test_brush_strokes_with_undo_and_redo(qtbot, setup):
     assert panel.scribbles[60, 70] == Sc.SCRIBBLE_NONE and panel.scribbles[60, 85] == Sc.SCRIBBLE_OUTSIDE
     panel.clear_strokes()
     assert not panel.scribbles.any()
-    panel.undo_button.click()
+    history.undo()
     assert panel.scribbles[60, 85] == Sc.SCRIBBLE_OUTSIDE
 
     panel.brush.setChecked(False)
@@ -141,7 +143,7 @@ def test_new_photo_resets_strokes(qtbot, setup):
     panel.strokes_changed()
     photo, _, blurmap = make_scene(60, 80)
     ctx.set_photo(photo)
-    assert panel.scribbles.shape == (60, 80) and not panel.scribbles.any() and panel.strokes.count() == 0
+    assert panel.scribbles.shape == (60, 80) and not panel.scribbles.any() and ctx.undo_stack.count() == 0
     ctx.set_blurmap(blurmap)
     _wait_full(qtbot, panel)
     assert ctx.selection.shape == (60, 80)

@@ -30,8 +30,22 @@ class Menus:
         history = window.context.undo_stack
         self.open_action = self._action("&Open…", w.choose_photo, QKeySequence.StandardKey.Open, sp.SP_DialogOpenButton, tip="Open a photo")
         self.sample_action = self._action("Open &Sample Photo", w.open_sample, "Ctrl+Shift+O")
+        self.folder_action = self._action("Open &Folder…", w.folder.choose_folder, "Ctrl+Alt+O",
+                                          tip="Show a folder's photos in a filmstrip with a blur verdict for each")
+        self.next_action = self._action("&Next Photo in Folder", lambda: w.folder.step(1), "Right")
+        self.previous_action = self._action("&Previous Photo in Folder", lambda: w.folder.step(-1), "Left")
+        self.step_actions = (self.next_action, self.previous_action)
+        for action in self.step_actions:
+            # Only while the canvas or the filmstrip has the focus: sliders and text fields keep their arrows.
+            action.setShortcutContext(Qt.ShortcutContext.WidgetWithChildrenShortcut)
+            w.removeAction(action)
+            w.canvas.addAction(action)
+        self.save_action = self._action("&Save As…", w.saver.save_as, "Ctrl+S", sp.SP_DialogSaveButton,
+                                        tip="Save the edited photo (JPEG, PNG or 16-bit TIFF; EXIF and colour profile kept)")
+        self.export_photo_action = self._action("Export &Photo…", w.saver.export, "Ctrl+Shift+E",
+                                                tip="Save the edited photo with a chosen format and JPEG quality")
         self.export_action = self._action(
-            "&Export Blur Masks…", w.choose_export_folder, "Ctrl+E", sp.SP_DialogSaveButton,
+            "&Export Blur Masks…", w.choose_export_folder, "Ctrl+E",
             tip="Write labels, blur confidence and overlay images, as `blurstudio detect` does",
         )
         self.export_probs_action = self._action("Include &Probabilities in Export", w.prefs.set_export_probs, checkable=True)
@@ -52,8 +66,14 @@ class Menus:
             self._action(f"Show {name}", lambda on, i=i: overlay.set_class_visible(i, on), f"Alt+{i + 1}", checkable=True)
             for i, name in enumerate(CLASS_ACTIONS)
         ]
-        self.more_opacity_action = self._action("More Overlay Opacity", lambda: overlay.set_opacity(overlay.opacity + 0.1), "]")
-        self.less_opacity_action = self._action("Less Overlay Opacity", lambda: overlay.set_opacity(overlay.opacity - 0.1), "[")
+        self.more_opacity_action = self._action("More Overlay Opacity", lambda: overlay.set_opacity(overlay.opacity + 0.1), "Alt+]")
+        self.less_opacity_action = self._action("Less Overlay Opacity", lambda: overlay.set_opacity(overlay.opacity - 0.1), "Alt+[")
+        self.compare_action = self._action("&Compare with Original", w.context.compare_original, "\\", checkable=True,
+                                           tip="Show the photo as opened, without overlay or edits (press again to go back)")
+        w.context.comparing_changed.connect(self.compare_action.setChecked)
+        self.brush_action = self._action("&Brush", w.toggle_brush, "B", tip="Turn the selection brush on or off")
+        self.larger_brush_action = self._action("&Larger Brush", lambda: w.resize_brush(1), "]")
+        self.smaller_brush_action = self._action("&Smaller Brush", lambda: w.resize_brush(-1), "[")
         canvas = w.canvas
         self.zoom_in_action = self._action("Zoom &In", canvas.zoom_in, [QKeySequence.StandardKey.ZoomIn, "Ctrl+="])
         self.zoom_out_action = self._action("Zoom &Out", canvas.zoom_out, QKeySequence.StandardKey.ZoomOut)
@@ -100,6 +120,10 @@ class Menus:
         self.recent_menu.aboutToShow.connect(self.fill_recent_menu)
         self.fill_recent_menu()
         file_menu.addAction(self.sample_action)
+        file_menu.addAction(self.folder_action)
+        file_menu.addActions(list(self.step_actions))
+        file_menu.addSeparator()
+        file_menu.addActions([self.save_action, self.export_photo_action])
         file_menu.addSeparator()
         file_menu.addAction(self.export_action)
         file_menu.addAction(self.export_probs_action)
@@ -109,16 +133,19 @@ class Menus:
         edit_menu = bar.addMenu("&Edit")
         edit_menu.addActions([self.undo_action, self.redo_action])
         edit_menu.addSeparator()
+        edit_menu.addActions([self.brush_action, self.smaller_brush_action, self.larger_brush_action])
+        edit_menu.addSeparator()
         edit_menu.addAction(self.settings_action)
 
         view_menu = bar.addMenu("&View")
         view_menu.addActions(list(self.mode_actions.values()))
+        view_menu.addAction(self.compare_action)
         view_menu.addSeparator()
         view_menu.addActions([*self.class_actions, self.more_opacity_action, self.less_opacity_action])
         view_menu.addSeparator()
         view_menu.addActions(list(self.zoom_actions))
         view_menu.addSeparator()
-        view_menu.addActions([w.map_dock.toggleViewAction(), w.edit_dock.toggleViewAction()])
+        view_menu.addActions([w.map_dock.toggleViewAction(), w.edit_dock.toggleViewAction(), w.folder.dock.toggleViewAction()])
 
         detect_menu = bar.addMenu("&Detect")
         detect_menu.addActions([self.detect_action, self.cancel_action])
@@ -132,7 +159,8 @@ class Menus:
         toolbar.setMovable(False)
         toolbar.setIconSize(QSize(18, 18))
         toolbar.setToolButtonStyle(Qt.ToolButtonStyle.ToolButtonTextBesideIcon)
-        for item in (self.open_action, self.export_action, None, self.detect_action, None, self.undo_action, self.redo_action, None):
+        for item in (self.open_action, self.save_action, None, self.detect_action, None, self.undo_action, self.redo_action,
+                     self.compare_action, None):
             if item is None:
                 toolbar.addSeparator()
             else:
@@ -159,6 +187,10 @@ class Menus:
         w = self.window
         has_photo = w.context.photo is not None
         self.export_action.setEnabled(w.context.blurmap is not None)
+        for action in (self.save_action, self.export_photo_action, self.compare_action):
+            action.setEnabled(has_photo)
+        for action in self.step_actions:
+            action.setEnabled(w.folder.has_photos())
         self.detect_action.setEnabled(has_photo and not w.detection.is_running())
         self.cancel_action.setEnabled(w.detection.is_running())
         for action in self.zoom_actions:

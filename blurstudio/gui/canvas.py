@@ -104,12 +104,15 @@ class CanvasView(QGraphicsView):
         self.photo_item = PyramidItem()
         self.preview_item = PyramidItem()
         self.overlay_item = PyramidItem()
+        self.original_item = PyramidItem()  # the photo as opened, over everything while comparing
+        self.original_item.setVisible(False)
         self.brush_ring = QGraphicsEllipseItem()
         pen = QPen(QColor(255, 255, 255, 220), 1.5)
         pen.setCosmetic(True)
         self.brush_ring.setPen(pen)
         self.brush_ring.setVisible(False)
-        for z, item in enumerate([self.photo_item, self.map_background, self.preview_item, self.overlay_item, self.brush_ring]):
+        for z, item in enumerate([self.photo_item, self.map_background, self.preview_item, self.overlay_item, self.original_item,
+                                    self.brush_ring]):
             item.setZValue(z)
             self.scene().addItem(item)
 
@@ -124,6 +127,7 @@ class CanvasView(QGraphicsView):
         self._panning_from: QPoint | None = None
         self._painted = False
         context.brush_changed.connect(self._brush_changed)
+        context.comparing_changed.connect(self._comparing_changed)
         self._apply_mode()
 
     # --- content ---------------------------------------------------------------------------
@@ -137,6 +141,14 @@ class CanvasView(QGraphicsView):
         if refit:
             self.fit_to_window()
         self._apply_mode()
+
+    def set_original(self, pyramid: Pyramid | None) -> None:
+        """The photo as opened (shown while the context compares with the original)."""
+        self.original_item.set_pyramid(pyramid)
+
+    def _comparing_changed(self, on: bool) -> None:
+        self.original_item.setVisible(on)
+        self.viewport().update()
 
     def set_overlay(self, pyramid: Pyramid | None) -> None:
         self.overlay_item.set_pyramid(pyramid)
@@ -384,7 +396,9 @@ class CanvasView(QGraphicsView):
         painter.save()
         painter.resetTransform()  # viewport coordinates from here on
         vw, vh = self.viewport().width(), self.viewport().height()
-        if not self.has_photo() and self.empty_text:
+        if self.original_item.isVisible() and self.has_photo():
+            self._label(painter, QPointF(12, 12), "Original", align_right=False)
+        elif not self.has_photo() and self.empty_text:
             painter.setPen(QColor(200, 200, 205))
             font = QFont(painter.font())
             font.setPointSizeF(font.pointSizeF() * 1.15)

@@ -17,11 +17,12 @@ import numpy as np
 from PySide6.QtCore import QObject, QThreadPool, Signal
 
 from blurstudio.blurmap import BlurMap
-from blurstudio.document import Document, History
+from blurstudio.document import Document, History, Step
+from blurstudio.photo_export import PhotoMetadata
 
 from .workers import JobRunner, WorkerJob
 
-__all__ = ["BrushEvent", "EditorContext", "WorkerJob"]
+__all__ = ["BrushEvent", "EditorContext", "Step", "WorkerJob"]
 
 
 @dataclass(frozen=True)
@@ -44,6 +45,7 @@ class EditorContext(QObject):
     history_changed = Signal()  # a step was added, undone or redone, or the saved state changed
     preview_changed = Signal()
     brush_changed = Signal()  # a brush began, ended or changed radius
+    comparing_changed = Signal(bool)  # the original photo is shown instead of everything else, or no longer
     message = Signal(str, int)  # status-bar text, milliseconds to show it (0: until replaced)
     error_reported = Signal(str, str)  # title, text: the window shows a dialog
 
@@ -53,6 +55,8 @@ class EditorContext(QObject):
         self._preview: np.ndarray | None = None
         self._brush: Callable[[BrushEvent], None] | None = None
         self.brush_radius: float | None = None
+        self._resize_brush: Callable[[int], None] | None = None
+        self.comparing = False
         self.pool = QThreadPool(self)
         self._runner = JobRunner()
         doc = self.document
@@ -99,13 +103,14 @@ class EditorContext(QObject):
         return self._brush
 
     # --- set by the window ----------------------------------------------------------------
-    def set_photo(self, photo: np.ndarray | None, path: Path | None = None, source: Hashable = None) -> None:
+    def set_photo(self, photo: np.ndarray | None, path: Path | None = None, source: Hashable = None,
+                  metadata: PhotoMetadata = PhotoMetadata()) -> None:
         """Open a new photo (None closes it): clears the blur map, the selection, the preview and the
         undo history. `source` identifies the file version (see Document.open)."""
         if photo is None:
             self.document.close()
         else:
-            self.document.open(photo, path, source)
+            self.document.open(photo, path, source, metadata)
 
     def set_blurmap(self, blurmap: BlurMap | None) -> None:
         self.document.set_blurmap(blurmap)
@@ -114,6 +119,12 @@ class EditorContext(QObject):
     def set_selection(self, alpha: np.ndarray | None) -> None:
         """Set the selection: float32 (H, W) in [0, 1] aligned with the photo, or None for no selection."""
         self.document.set_selection(alpha)
+
+    def push_step(self, step: Step) -> None:
+        """Record a change the panel has already made (e.g. a brush stroke) as a step of the one undo
+        history: Ctrl+Z calls `step.undo`, Ctrl+Shift+Z `step.redo`. Set `changes_photo=False` unless
+        the pixels changed, so that the step alone does not ask to save the photo."""
+        self.document.history.push(step)
 
     def run_in_worker(
         self,
@@ -159,11 +170,27 @@ class EditorContext(QObject):
         self.show_preview(None)
         self.document.apply_edit(new_photo, description)
 
-    def begin_brush(self, callback: Callable[[BrushEvent], None], radius: float | None = None) -> None:
-        """Deliver canvas strokes to `callback` (image coordinates) until end_brush()."""
+    def compare_original(self, on: bool) -> None:
+        """Show the photo as opened, with no overlay, preview or edit, while `on` (hold to compare)."""
+        if bool(on) != self.comparing:
+            self.comparing = bool(on)
+            self.comparing_changed.emit(self.comparing)
+
+    def begin_brush(self, callback: Callable[[BrushEvent], None], radius: float | None = None,
+                    resize: Callable[[int], None] | None = None) -> None:
+        """Deliver canvas strokes to `callback` (image coordinates) until end_brush(). `resize(steps)`
+        makes the brush larger (steps > 0) or smaller: the `[` and `]` keys call it."""
         self._brush = callback
         self.brush_radius = radius
+        self._resize_brush = resize
         self.brush_changed.emit()
+
+    def resize_brush(self, steps: int) -> bool:
+        """Ask the active brush to grow or shrink by `steps`; False when no brush can be resized."""
+        if self._brush is None or self._resize_brush is None:
+            return False
+        self._resize_brush(steps)
+        return True
 
     def set_brush_radius(self, radius: float | None) -> None:
         self.brush_radius = radius
@@ -173,6 +200,7 @@ class EditorContext(QObject):
         if self._brush is not None:
             self._brush = None
             self.brush_radius = None
+            self._resize_brush = None
             self.brush_changed.emit()
 
     def deliver_brush(self, event: BrushEvent) -> None:
@@ -197,5 +225,6 @@ class EditorContext(QObject):
 
     def _opened(self) -> None:
         self._preview = None
+        self.compare_original(False)
         self.photo_opened.emit()
         self.preview_changed.emit()

@@ -9,6 +9,7 @@ from pathlib import Path
 
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import (
+    QCheckBox,
     QComboBox,
     QDialog,
     QDialogButtonBox,
@@ -19,6 +20,7 @@ from PySide6.QtWidgets import (
     QLineEdit,
     QPushButton,
     QTextBrowser,
+    QToolButton,
     QVBoxLayout,
     QWidget,
 )
@@ -26,7 +28,16 @@ from PySide6.QtWidgets import (
 from blurstudio import __version__
 
 from .detection import DetectionSettings
-from .settings import PALETTES, WEIGHTS_DIR, bundled_models, is_weights_file, model_available
+from .settings import (
+    DEFAULT_STYLE,
+    OVERLAY_STYLES,
+    PALETTES,
+    WEIGHTS_DIR,
+    bundled_models,
+    is_weights_file,
+    model_available,
+    model_display_name,
+)
 
 DEVICES = (("auto", "Automatic (GPU if available)"), ("cpu", "CPU"), ("cuda", "NVIDIA GPU (CUDA)"), ("mps", "Apple GPU (MPS)"))
 WORKING_SIDES = (None, 384, 512, 640, 768, 1024, 1536, 2048)
@@ -36,7 +47,8 @@ WEIGHTS_FILE = "__file__"  # the model combo entry for "a weights file"
 class SettingsDialog(QDialog):
     """Model (bundled or a weights file), device, working resolution and overlay palette."""
 
-    def __init__(self, detection: DetectionSettings, palette: str, parent: QWidget | None = None) -> None:
+    def __init__(self, detection: DetectionSettings, palette: str, style: str = DEFAULT_STYLE, keep_settings: bool = False,
+                 parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.setWindowTitle("Settings")
         self.setMinimumWidth(520)
@@ -93,6 +105,17 @@ class SettingsDialog(QDialog):
         self.palette_combo.addItems(list(PALETTES))
         self.palette_combo.setCurrentText(palette)
         form.addRow("Overlay colours", self.palette_combo)
+        self.style_combo = QComboBox()
+        for key, label in OVERLAY_STYLES.items():
+            self.style_combo.addItem(label, key)
+        self.style_combo.setCurrentIndex(max(0, self.style_combo.findData(style)))
+        self.style_combo.setToolTip("Hatched marks motion (/) and defocus (\\) by texture as well as colour:\n"
+                                    "legible on warm and cool scenes alike (e.g. an orange tint on a yellow wall)")
+        form.addRow("Overlay style", self.style_combo)
+        self.keep_check = QCheckBox("Keep edit settings when opening another photo")
+        self.keep_check.setChecked(keep_settings)
+        self.keep_check.setToolTip("Off: the Select, Magnify and Deblur settings go back to their defaults for each photo")
+        form.addRow("", self.keep_check)
 
         buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Ok | QDialogButtonBox.StandardButton.Cancel)
         buttons.accepted.connect(self._accept)
@@ -133,6 +156,12 @@ class SettingsDialog(QDialog):
     def palette_name(self) -> str:
         return self.palette_combo.currentText()
 
+    def style(self) -> str:
+        return self.style_combo.currentData()
+
+    def keep_settings(self) -> bool:
+        return self.keep_check.isChecked()
+
 
 def _availability(device: str) -> str:
     torch = sys.modules.get("torch")  # only if the engine is already loaded: never slow the dialog down
@@ -170,11 +199,24 @@ def _flatten(value: object, prefix: str = "") -> list[tuple[str, str]]:
     return [(prefix, text)]
 
 
+def model_summary(card: dict | None, model: str) -> list[tuple[str, str]]:
+    """(label, one line) for the model's name, version and training data, as About shows them."""
+    if card is None:
+        return [("Model", f"{model_display_name(model)} (not installed)")]
+    sha = str(card.get("sha256", ""))
+    version = str(card.get("version") or (f"weights {sha[:12]}" if sha else "not recorded"))
+    training = card.get("training") if isinstance(card.get("training"), dict) else {}
+    sources = training.get("data_sources") or training.get("data") or "not recorded"
+    if isinstance(sources, dict):  # {"photos": [paths], "objects": [...], "exclude": [...]}: the data sets by name
+        sources = "; ".join(f"{kind} {', '.join(Path(str(p)).name for p in paths)}"
+                            for kind, paths in sources.items() if kind != "exclude" and isinstance(paths, list) and paths)
+        sources = f"synthetic blur composited from {sources}" if sources else "not recorded"
+    return [("Model", str(card.get("name") or model_display_name(model))), ("Version", version), ("Training data", str(sources))]
+
+
 def about_html(card: dict | None, model: str) -> str:
-    """The About text: the app, the paper, and the model card of the model in use."""
+    """The About dialog's details: the paper and the model card of the model in use, entry by entry."""
     parts = [
-        f"<h2>Blur Studio {html.escape(__version__)}</h2>",
-        "<p>Finds and edits motion and defocus blur in photos, pixel by pixel.</p>",
         "<p>Blur detection: Kim, Son, Park, Cho and Lee, <i>Defocus and Motion Blur Detection with Deep "
         "Contextual Features</i>, Computer Graphics Forum (Pacific Graphics) 2018.</p>",
         "<h3>Model card</h3>",
@@ -198,16 +240,45 @@ def about_html(card: dict | None, model: str) -> str:
 
 
 class AboutDialog(QDialog):
+    """The app and its version, the model's name, version and training data one line each; the model
+    card's entries behind a Details expander."""
+
     def __init__(self, card: dict | None, model: str, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.setWindowTitle("About Blur Studio")
-        self.resize(620, 520)
-        text = QTextBrowser()
-        text.setOpenExternalLinks(True)
-        text.setHtml(about_html(card, model))
+        title = QLabel(f"<h2>Blur Studio {html.escape(__version__)}</h2>"
+                       "<p>Finds and edits motion and defocus blur in photos, pixel by pixel.</p>")
+        title.setWordWrap(True)
+        form = QFormLayout()
+        self.summary = model_summary(card, model)
+        for label, text in self.summary:
+            line = QLabel(text)
+            line.setWordWrap(True)
+            line.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+            form.addRow(f"{label}:", line)
+        self.details_button = QToolButton()
+        self.details_button.setText("Details")
+        self.details_button.setCheckable(True)
+        self.details_button.setArrowType(Qt.ArrowType.RightArrow)
+        self.details_button.setToolButtonStyle(Qt.ToolButtonStyle.ToolButtonTextBesideIcon)
+        self.details_button.setAutoRaise(True)
+        self.details = QTextBrowser()
+        self.details.setOpenExternalLinks(True)
+        self.details.setHtml(about_html(card, model))
+        self.details.setVisible(False)
+        self.details.setMinimumHeight(260)
+        self.details_button.toggled.connect(self._toggle_details)
         buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Close)
         buttons.rejected.connect(self.reject)
-        buttons.accepted.connect(self.accept)
         layout = QVBoxLayout(self)
-        layout.addWidget(text)
+        layout.addWidget(title)
+        layout.addLayout(form)
+        layout.addWidget(self.details_button, 0, Qt.AlignmentFlag.AlignLeft)
+        layout.addWidget(self.details, 1)
         layout.addWidget(buttons, 0, Qt.AlignmentFlag.AlignRight)
+        self.setMinimumWidth(520)
+
+    def _toggle_details(self, on: bool) -> None:
+        self.details_button.setArrowType(Qt.ArrowType.DownArrow if on else Qt.ArrowType.RightArrow)
+        self.details.setVisible(on)
+        self.adjustSize()

@@ -8,14 +8,16 @@ Self-contained, so a window adds it with a few lines (File > Open Folder):
     strip.open_folder(folder)
 
 Photos are culled in a background thread (`CullWorker`, the same `cull_batch.cull_photos` and cache
-as `blurstudio cull`, so a folder culled once opens instantly), in list order, so the first photos
-in view get their badges first. Left/Right arrow keys step through the photos; the chosen photo's
-verdict goes to the status bar. Qt only here; the numbers come from blurstudio.cull.
+as `blurstudio cull`, so a folder culled once opens instantly): the photos in view first, and after
+a scroll the newly visible ones. Left/Right arrow keys step through the photos (`step`); the chosen
+photo's verdict goes to the status bar. Qt only here; the numbers come from blurstudio.cull.
 """
 
 from __future__ import annotations
 
 import hashlib
+import threading
+from collections import deque
 from pathlib import Path
 
 from PySide6.QtCore import QSize, QStandardPaths, Qt, QThread, Signal
@@ -52,7 +54,8 @@ def cache_folder(folder: Path) -> Path:
 
 class CullWorker(QThread):
     """Culls photos in the background; emits `culled(Result)` per photo and `failed(str)` if the
-    model cannot load. `stop()` ends it after the current photo."""
+    model cannot load. `prioritise(paths)` puts photos first in line; `stop()` ends it after the
+    current photo."""
 
     culled = Signal(object)
     failed = Signal(str)
@@ -61,9 +64,18 @@ class CullWorker(QThread):
         super().__init__()
         self.paths, self.out_dir, self.model, self.device = paths, out_dir, model, device
         self._stop = False
+        self._todo = deque(paths)
+        self._lock = threading.Lock()  # _todo is changed by the GUI thread and read by this one
 
     def stop(self) -> None:
         self._stop = True
+
+    def prioritise(self, paths: list[Path]) -> None:
+        """Cull these photos (those still waiting) next, in this order."""
+        with self._lock:
+            first = [p for p in dict.fromkeys(paths) if p in self._todo]
+            chosen = set(first)
+            self._todo = deque(first + [p for p in self._todo if p not in chosen])
 
     def run(self) -> None:
         from blurstudio.cull_batch import Settings, cull_photos
@@ -75,11 +87,15 @@ class CullWorker(QThread):
             self.failed.emit(f"could not load the model: {e}")
             return
         settings = Settings(str(det.card.get("sha256") or det.model_name), det.max_side, det.scales, det.flip)
-        # workers=0: the GUI process stays one process; decoding is a small share next to the network.
-        for res in cull_photos(self.paths, det.predict_small, settings, self.out_dir, workers=0):
-            self.culled.emit(res)
-            if self._stop:
-                break
+        # One photo per call, so that a scroll can change what comes next. workers=0: the GUI process
+        # stays one process; decoding is a small share next to the network.
+        while not self._stop:
+            with self._lock:
+                if not self._todo:
+                    return
+                path = self._todo.popleft()
+            for res in cull_photos([path], det.predict_small, settings, self.out_dir, workers=0):
+                self.culled.emit(res)
 
 
 class FilmstripWidget(QWidget):
@@ -100,6 +116,7 @@ class FilmstripWidget(QWidget):
         self.list.setMovement(QListView.Movement.Static)
         self.list.setFixedHeight(170)
         self.list.currentItemChanged.connect(self._current_changed)
+        self.list.horizontalScrollBar().valueChanged.connect(self._prioritise_visible)
         self.filter = QComboBox()
         self.filter.addItems(list(FILTERS))
         self.filter.currentTextChanged.connect(self._apply_filter)
@@ -131,9 +148,45 @@ class FilmstripWidget(QWidget):
             self.worker = CullWorker(paths, cache_folder(folder), self.model, self.device)
             self.worker.culled.connect(self._culled)
             self.worker.failed.connect(self.statusMessage)
-            self.worker.start()
             self.list.setCurrentRow(0)
+            self._prioritise_visible()
+            self.worker.start()
         return len(paths)
+
+    def select_path(self, path: str | Path) -> bool:
+        """Make `path` the current photo without asking to open it (the window opened it already);
+        False when it is not in the filmstrip."""
+        item = self._item(Path(path))
+        self.list.blockSignals(True)
+        self.list.setCurrentItem(item)
+        self.list.blockSignals(False)
+        if item is None:
+            return False
+        self.list.scrollToItem(item)
+        self._announce(item)
+        return True
+
+    def step(self, delta: int) -> bool:
+        """Choose the next (delta > 0) or previous shown photo; False at either end."""
+        row = self.list.currentRow() + delta
+        while 0 <= row < self.list.count():
+            if not self.list.item(row).isHidden():
+                self.list.setCurrentRow(row)
+                return True
+            row += delta
+        return False
+
+    def _prioritise_visible(self) -> None:
+        """The photos in view (the current one first) are culled next."""
+        if self.worker is None:
+            return
+        view = self.list.viewport().rect()
+        shown = [self.list.item(i) for i in range(self.list.count())]
+        shown = [item for item in shown if not item.isHidden() and self.list.visualItemRect(item).intersects(view)]
+        current = self.list.currentItem()
+        if current is not None:
+            shown.insert(0, current)
+        self.worker.prioritise([Path(item.data(PATH_ROLE)) for item in shown])
 
     def stop(self) -> None:
         if self.worker is not None:
@@ -172,7 +225,7 @@ class FilmstripWidget(QWidget):
         self.progress.setText(f"{len(self.verdicts)}/{self.list.count()} culled")
         self._apply_filter(self.filter.currentText())
         if item is self.list.currentItem():
-            self._current_changed(item, None)
+            self._announce(item)  # the verdict only: the photo is open already
 
     def _apply_filter(self, name: str) -> None:
         allowed = FILTERS.get(name)
@@ -181,12 +234,18 @@ class FilmstripWidget(QWidget):
             verdict = item.data(VERDICT_ROLE)
             # Photos not culled yet stay visible: hiding them would make the strip jump as badges arrive.
             item.setHidden(allowed is not None and verdict is not None and verdict not in allowed)
+        self._prioritise_visible()
 
     def _current_changed(self, item: QListWidgetItem | None, _previous) -> None:
         if item is None:
             return
+        self._announce(item)
+        self.photoSelected.emit(Path(item.data(PATH_ROLE)))
+        self._prioritise_visible()
+
+    def _announce(self, item: QListWidgetItem) -> None:
+        """The photo's verdict for the status bar."""
         path = Path(item.data(PATH_ROLE))
         v = self.verdicts.get(path)
         self.statusMessage.emit(f"{path.name}: {v.verdict} (keeper score {v.score}): {v.reason}" if v
                                 else f"{path.name}: not culled yet")
-        self.photoSelected.emit(path)

@@ -19,6 +19,7 @@ from PySide6.QtGui import QImage
 from blurstudio import display
 from blurstudio.blurmap import BlurMap
 from blurstudio.images import read_image
+from blurstudio.photo_export import PhotoMetadata, read_metadata
 
 # B, G, R, A bytes are Qt's 32-bit formats on little-endian machines; big-endian ones need the
 # byte-ordered formats (slower to draw, but correct).
@@ -72,17 +73,19 @@ class LoadedPhoto:
     array: np.ndarray
     pyramid: Pyramid
     key: tuple  # identifies the file version for the result cache
+    metadata: PhotoMetadata  # EXIF and ICC, kept when the edited photo is saved
 
 
 def load_photo(path: Path) -> LoadedPhoto:
     """Read and prepare a photo for display. Runs in a worker thread."""
     array = read_image(path)
     stat = path.stat()
-    return LoadedPhoto(path, array, pyramid_from_array(array), (str(path.resolve()), stat.st_mtime_ns, stat.st_size))
+    key = (str(path.resolve()), stat.st_mtime_ns, stat.st_size)
+    return LoadedPhoto(path, array, pyramid_from_array(array), key, read_metadata(path))
 
 
-def overlay_pyramid(blurmap: BlurMap, visible: tuple, palette: tuple, step: int) -> Pyramid:
-    """The blur-map overlay layer as a pyramid. Runs in a worker thread."""
+def overlay_pyramid(blurmap: BlurMap, visible: tuple, palette: tuple, step: int, style: str = "filled") -> Pyramid:
+    """The blur-map overlay layer as a pyramid (see BlurMap.overlay_rgba). Runs in a worker thread."""
     h, w = blurmap.shape
-    layer = blurmap.overlay_rgba(visible, np.asarray(palette, np.uint8), step=step)
+    layer = blurmap.overlay_rgba(visible, np.asarray(palette, np.uint8), step=step, style=style)
     return pyramid_from_array(layer, premultiplied=True, full_size=QSize(w, h))

@@ -31,6 +31,7 @@ class OverlayController(QObject):
         super().__init__(parent)
         self.context, self.canvas, self.prefs, self._leave_panel = context, canvas, prefs, leave_panel
         self.palette_name = prefs.palette_name()
+        self.style = prefs.overlay_style()
         self.visible: tuple[bool, bool, bool] = prefs.visible()
         self.opacity = prefs.opacity()
         try:
@@ -74,6 +75,13 @@ class OverlayController(QObject):
             self.controls.set_palette(PALETTES[name])
             self._render()
 
+    def set_style(self, style: str) -> None:
+        """"filled" or "hatched" (settings.OVERLAY_STYLES)."""
+        if style != self.style:
+            self.style = style
+            self.prefs.set_overlay_style(style)
+            self._render()
+
     def save(self) -> None:
         self.prefs.save_overlay(self.opacity, self.visible, self.palette_name, self.view_mode.value)
 
@@ -111,8 +119,8 @@ class OverlayController(QObject):
         self._full_shown = False
         step = math.ceil(max(blurmap.shape) / QUICK_OVERLAY_SIDE)
         if step > 1:
-            self._quick.start(overlay_pyramid, blurmap, self.visible, palette, step, on_result=self._quick_ready)
-        self._full.start(overlay_pyramid, blurmap, self.visible, palette, 1, on_result=self._full_ready)
+            self._quick.start(overlay_pyramid, blurmap, self.visible, palette, step, self.style, on_result=self._quick_ready)
+        self._full.start(overlay_pyramid, blurmap, self.visible, palette, 1, self.style, on_result=self._full_ready)
 
     def _quick_ready(self, pyramid: Pyramid) -> None:
         if not self._full_shown:

@@ -6,7 +6,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Callable
 
 from PySide6.QtCore import Qt, QTimer, Slot
-from PySide6.QtWidgets import QApplication, QDockWidget, QLabel, QTabWidget, QWidget
+from PySide6.QtWidgets import QApplication, QDockWidget, QFrame, QLabel, QScrollArea, QTabWidget, QWidget
 
 from .context import EditorContext
 
@@ -21,6 +21,17 @@ def panel_classes() -> list[type]:
     from .panels import PANELS
 
     return list(PANELS)
+
+
+def scrolling(widget: QWidget) -> QScrollArea:
+    """`widget` in a vertical scroll area: a tall panel scrolls instead of making the window taller
+    than the screen (which pushed the status bar, with progress and Cancel, off the screen)."""
+    area = QScrollArea()
+    area.setWidget(widget)
+    area.setWidgetResizable(True)
+    area.setFrameShape(QFrame.Shape.NoFrame)
+    area.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+    return area
 
 
 def hint(text: str) -> QLabel:
@@ -79,10 +90,42 @@ class PanelDock(QDockWidget):
                 self.tabs.addTab(placeholder, getattr(panel_class, "title", panel_class.__name__))
                 continue
             self.panels.append(panel)
-            self.tabs.addTab(panel, panel.title)
+            self.tabs.addTab(scrolling(panel), panel.title)
         if self.tabs.count() == 0:
             self.tabs.addTab(hint("Editing tools (selection, blur magnification, deblurring) appear here."), "Edit")
         self.tabs.blockSignals(False)
+
+    def panel_at(self, index: int) -> EditPanel | None:
+        """The panel shown in tab `index` (inside its scroll area), or None."""
+        area = self.tabs.widget(index)
+        widget = area.widget() if isinstance(area, QScrollArea) else None
+        return widget if widget in self.panels else None
+
+    def current_panel(self) -> EditPanel | None:
+        return self.panel_at(self.tabs.currentIndex())
+
+    def new_photo(self, keep_settings: bool) -> None:
+        """Another photo was opened: nothing from the last one is applied to it. The panel in use is
+        left (no preview shows until the user turns to a panel again) and, unless `keep_settings`,
+        every panel's settings go back to their defaults."""
+        self.leave_panel()
+        if not keep_settings:
+            for panel in self.panels:
+                panel.reset_settings()
+
+    def toggle_brush(self) -> bool:
+        """The B key: turn the brush of the current panel on or off, or of the first panel with a brush
+        (its tab is chosen). False when no panel has a brush."""
+        panel = self.current_panel()
+        if panel is None or not panel.has_brush:
+            panel = next((p for p in self.panels if p.has_brush), None)
+            if panel is None:
+                return False
+            self.tabs.setCurrentIndex(next(i for i in range(self.tabs.count()) if self.panel_at(i) is panel))
+        if self._active is not panel:
+            self._tab_changed(self.tabs.currentIndex())
+        panel.set_brush_on(not panel.brush_on())
+        return True
 
     def leave_panel(self) -> None:
         """Stop the active panel: clear its preview and brush, so the canvas shows the blur map."""
@@ -95,17 +138,17 @@ class PanelDock(QDockWidget):
     @Slot(int)
     def _tab_changed(self, index: int) -> None:
         """The user chose a panel's tab: the previous panel stops, this one starts."""
-        widget = self.tabs.widget(index)
-        if self._active is not None and self._active is widget:
+        panel = self.panel_at(index)
+        if self._active is not None and self._active is panel:
             return
         self.leave_panel()
-        if widget in self.panels:
-            self._active = widget
-            widget.activate()
+        if panel is not None:
+            self._active = panel
+            panel.activate()
 
     @Slot(QWidget, QWidget)
     def _focus_changed(self, old: QWidget | None, new: QWidget | None) -> None:
-        current = self.tabs.currentWidget()
-        if new is not None and current in self.panels and current is not self._active:
+        current = self.current_panel()
+        if new is not None and current is not None and current is not self._active:
             if current is new or current.isAncestorOf(new):
                 self._tab_changed(self.tabs.currentIndex())

@@ -14,6 +14,7 @@ from blurstudio.errors import WeightsError
 from blurstudio.model.card import WEIGHTS_DIR as WEIGHTS_DIR  # for the dialogs
 from blurstudio.model.card import bundled_models as bundled_models  # for the dialogs
 from blurstudio.model.card import is_weights_file, read_card, weights_path
+from blurstudio.photo_export import DEFAULT_QUALITY
 
 from .detection import DetectionSettings
 
@@ -31,6 +32,10 @@ PALETTES: dict[str, tuple[tuple[int, int, int], ...]] = {
     "Magenta / cyan": ((250, 230, 60), (230, 40, 200), (0, 200, 230)),
 }
 DEFAULT_PALETTE = "Okabe-Ito (colour-blind safe)"
+# How the overlay marks the classes: "hatched" adds a texture (motion /, defocus \\) with dark gaps,
+# which stays legible where a tint alone is lost in the scene's own colours (orange on a yellow wall).
+OVERLAY_STYLES = {"filled": "Filled tint", "hatched": "Hatched (legible on any colours)"}
+DEFAULT_STYLE = "filled"
 
 
 def app_settings() -> QSettings:
@@ -114,6 +119,13 @@ class Preferences:
         name = str(self._get("overlay/palette", DEFAULT_PALETTE))
         return name if name in PALETTES else DEFAULT_PALETTE
 
+    def overlay_style(self) -> str:
+        style = str(self._get("overlay/style", DEFAULT_STYLE))
+        return style if style in OVERLAY_STYLES else DEFAULT_STYLE
+
+    def set_overlay_style(self, style: str) -> None:
+        self.qsettings.setValue("overlay/style", style)
+
     def view_mode(self) -> str:
         return str(self._get("overlay/view_mode", "overlay"))
 
@@ -124,9 +136,26 @@ class Preferences:
         self.qsettings.setValue("overlay/palette", palette)
         self.qsettings.setValue("overlay/view_mode", view_mode)
 
+    # editing
+    def keep_edit_settings(self) -> bool:
+        """Keep the panels' settings when another photo opens (by default they go back to their defaults)."""
+        return _to_bool(self._get("edit/keep_settings"), False)
+
+    def set_keep_edit_settings(self, on: bool) -> None:
+        self.qsettings.setValue("edit/keep_settings", bool(on))
+
+    def jpeg_quality(self) -> int:
+        try:
+            return max(1, min(100, int(self._get("save/jpeg_quality", DEFAULT_QUALITY))))
+        except (TypeError, ValueError):
+            return DEFAULT_QUALITY
+
+    def set_jpeg_quality(self, quality: int) -> None:
+        self.qsettings.setValue("save/jpeg_quality", int(quality))
+
     # folders and files
     def folder(self, kind: str) -> str:
-        """kind: 'open' or 'export'."""
+        """kind: 'open', 'export' (blur masks), 'save' (the photo) or 'folder' (File > Open Folder)."""
         return str(self._get(f"folders/{kind}", str(Path.home())))
 
     def set_folder(self, kind: str, folder: str | Path) -> None:

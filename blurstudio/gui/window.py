@@ -12,8 +12,8 @@ import os
 from functools import partial
 from pathlib import Path
 
-from PySide6.QtCore import QSettings, QSize, Qt, QThreadPool, Slot
-from PySide6.QtGui import QCloseEvent, QDragEnterEvent, QDropEvent
+from PySide6.QtCore import QSettings, QSize, Qt, QThreadPool, QTimer, Slot
+from PySide6.QtGui import QCloseEvent, QDragEnterEvent, QDropEvent, QResizeEvent, QShowEvent
 from PySide6.QtWidgets import QDockWidget, QFileDialog, QLabel, QMainWindow, QMessageBox, QToolButton, QVBoxLayout, QWidget
 
 from blurstudio.images import READ_SUFFIXES
@@ -26,10 +26,12 @@ from .context import EditorContext, WorkerJob
 from .detection import DetectionResult, DetectionSettings
 from .detection_controller import DetectionController
 from .dialogs import AboutDialog, SettingsDialog
+from .folder_browser import FolderBrowser
 from .imaging import LoadedPhoto, load_photo, pyramid_from_array
 from .mask_export import ask_export_folder, export_masks_in_worker
 from .overlay import OverlayController
-from .panel_dock import DOCK_FEATURES, PanelDock
+from .panel_dock import DOCK_FEATURES, PanelDock, scrolling
+from .photo_save import PhotoSaver
 from .settings import Preferences, app_settings, missing_model_notice, model_available, read_model_card
 from .workers import Latest
 
@@ -49,6 +51,7 @@ class MainWindow(QMainWindow):
         self._load, self._pyramid, self._preview = Latest(run_display), Latest(run_display), Latest(run_display)
         self.export_job: WorkerJob | None = None
         self._opening = False  # set while the document takes a freshly loaded photo
+        self._shut_down = False
         self.setAcceptDrops(True)
         self.setDockNestingEnabled(True)
 
@@ -67,6 +70,8 @@ class MainWindow(QMainWindow):
         self.detection = DetectionController(self.context, self.prefs.detection(), self)
         self.edit_dock = PanelDock(self.context, self.show_error, self)
         self.overlay = OverlayController(self.context, self.canvas, self.prefs, run_display, self.edit_dock.leave_panel, self)
+        self.saver = PhotoSaver(self.context, self.prefs, self)
+        self.folder = FolderBrowser(self)
         self._build_docks()
         self.menus = Menus(self)
         self._build_status_bar()
@@ -75,6 +80,7 @@ class MainWindow(QMainWindow):
         ctx.blurmap_changed.connect(self.menus.update)
         ctx.preview_changed.connect(self._preview_changed)
         ctx.history_changed.connect(self._update_title)
+        ctx.photo_opened.connect(self.menus.update)
         ctx.message.connect(self._show_status)
         ctx.error_reported.connect(self.show_error)
         self.detection.running_changed.connect(self._detection_running)
@@ -93,12 +99,13 @@ class MainWindow(QMainWindow):
         state = self.prefs.qsettings.value("window/state")
         if state is not None:
             self.restoreState(state)
+        self.fit_to_screen()
 
     # --- construction -----------------------------------------------------------------------------
     def _build_docks(self) -> None:
         self.map_dock = QDockWidget("Blur map", self)
         self.map_dock.setObjectName("blur_map_dock")
-        self.map_dock.setWidget(self.overlay.controls)
+        self.map_dock.setWidget(scrolling(self.overlay.controls))
         self.map_dock.setFeatures(DOCK_FEATURES)
         self.addDockWidget(Qt.DockWidgetArea.RightDockWidgetArea, self.map_dock)
 
@@ -108,6 +115,7 @@ class MainWindow(QMainWindow):
         self.splitDockWidget(self.map_dock, self.edit_dock, Qt.Orientation.Vertical)
         self.resizeDocks([self.map_dock], [330], Qt.Orientation.Horizontal)
         self.resizeDocks([self.map_dock, self.edit_dock], [380, 420], Qt.Orientation.Vertical)
+        self.addDockWidget(Qt.DockWidgetArea.BottomDockWidgetArea, self.folder.dock)
 
     def _build_status_bar(self) -> None:
         status = self.statusBar()
@@ -116,6 +124,7 @@ class MainWindow(QMainWindow):
         self.cancel_button.setToolButtonStyle(Qt.ToolButtonStyle.ToolButtonTextBesideIcon)
         self.cancel_button.setAutoRaise(True)
         self.cancel_button.hide()
+        status.addPermanentWidget(self.folder.verdict_label)
         status.addPermanentWidget(self.detection.progress_bar)
         status.addPermanentWidget(self.cancel_button)
         for label in (self.zoom_label, *self.detection.status_widgets()):
@@ -165,23 +174,30 @@ class MainWindow(QMainWindow):
         self.open_photo(sample, remember=False)
         return True
 
-    def open_photo(self, path: str | os.PathLike, remember: bool = True) -> None:
+    def open_photo(self, path: str | os.PathLike, remember: bool = True) -> bool:
         """Read the photo in a worker; on success it replaces the open photo, on failure the
-        previous photo stays and a message names the file and the reason."""
+        previous photo stays and a message names the file and the reason. Unsaved edits are saved
+        or discarded first, as the user chooses; False when the photo is not opened now."""
         path = Path(path).expanduser()
+        if not self.saver.confirm_discard(lambda: self.open_photo(path, remember)):
+            return False
         self.statusBar().showMessage(f"Opening {path.name}…")
         self._load.start(load_photo, path, on_result=lambda loaded: self._photo_loaded(loaded, remember),
                          on_error=lambda e: self._photo_failed(path, e))
+        return True
 
     def _photo_loaded(self, loaded: LoadedPhoto, remember: bool) -> None:
         self.detection.forget_photo()
         self._pyramid.cancel()
         self._opening = True  # the loader has built the display pyramid already
         try:
-            self.context.set_photo(loaded.array, loaded.path, loaded.key)
+            self.context.set_photo(loaded.array, loaded.path, loaded.key, loaded.metadata)
         finally:
             self._opening = False
         self.canvas.set_photo(loaded.pyramid)
+        self.canvas.set_original(loaded.pyramid)
+        self.edit_dock.new_photo(keep_settings=self.prefs.keep_edit_settings())
+        self.folder.photo_opened(loaded.path)
         self.statusBar().showMessage(f"Opened {loaded.path.name} ({loaded.array.shape[1]} × {loaded.array.shape[0]})", 5000)
         if remember:
             self.prefs.add_recent_file(loaded.path)
@@ -231,16 +247,31 @@ class MainWindow(QMainWindow):
         self.export_job = export_masks_in_worker(self.context, self.prefs, folder, probs, self)
         return self.export_job
 
+    # --- the brush --------------------------------------------------------------------------------
+    def toggle_brush(self) -> None:
+        if self.context.photo is not None and not self.edit_dock.toggle_brush():
+            self.statusBar().showMessage("No editing panel with a brush is loaded.", 4000)
+
+    def resize_brush(self, steps: int) -> None:
+        if not self.context.resize_brush(steps):
+            self.statusBar().showMessage("Turn the brush on first (B).", 3000)
+
     # --- settings, about, messages ------------------------------------------------------------------
     def open_settings(self) -> None:
-        dialog = SettingsDialog(self.detection.settings, self.overlay.palette_name, self)
+        dialog = SettingsDialog(self.detection.settings, self.overlay.palette_name, self.overlay.style,
+                                self.prefs.keep_edit_settings(), self)
         if dialog.exec() == SettingsDialog.DialogCode.Accepted:
-            self.apply_settings(dialog.detection_settings(), dialog.palette_name())
+            self.apply_settings(dialog.detection_settings(), dialog.palette_name(), dialog.style(), dialog.keep_settings())
 
-    def apply_settings(self, detection: DetectionSettings, palette_name: str) -> None:
+    def apply_settings(self, detection: DetectionSettings, palette_name: str, style: str | None = None,
+                       keep_edit_settings: bool | None = None) -> None:
         changed = self.detection.set_settings(detection)
         self.prefs.set_detection(detection)
         self.overlay.set_palette(palette_name)
+        if style is not None:
+            self.overlay.set_style(style)
+        if keep_edit_settings is not None:
+            self.prefs.set_keep_edit_settings(keep_edit_settings)
         self._update_model_notice()
         if changed and self.context.photo is not None:
             self.start_detection()
@@ -280,13 +311,43 @@ class MainWindow(QMainWindow):
             event.acceptProposedAction()
             self.open_photo(files[0])
 
+    # --- the screen, closing -----------------------------------------------------------------------
+    def fit_to_screen(self) -> None:
+        """Never larger than the screen's available area (a restored size from a bigger screen, or
+        contents that grew): the status bar with progress and Cancel stays on screen."""
+        screen = self.screen() or self.windowHandle() and self.windowHandle().screen()
+        if screen is None:
+            return
+        area = screen.availableGeometry()
+        frame = self.frameGeometry().size() - self.size()  # title bar and borders
+        width, height = min(self.width(), area.width() - frame.width()), min(self.height(), area.height() - frame.height())
+        if (width, height) != (self.width(), self.height()):
+            self.resize(width, height)
+        top_left = self.frameGeometry().topLeft()
+        if not area.contains(top_left) or not area.contains(self.frameGeometry().bottomRight()):
+            self.move(max(area.left(), min(top_left.x(), area.right() - self.frameGeometry().width())),
+                      max(area.top(), min(top_left.y(), area.bottom() - self.frameGeometry().height())))
+
+    def showEvent(self, event: QShowEvent) -> None:  # noqa: N802
+        super().showEvent(event)
+        self.fit_to_screen()
+
+    def resizeEvent(self, event: QResizeEvent) -> None:  # noqa: N802
+        super().resizeEvent(event)
+        QTimer.singleShot(0, self.fit_to_screen)  # after the layout settles; a no-op when it fits
+
     def closeEvent(self, event: QCloseEvent) -> None:  # noqa: N802
+        if not self._shut_down and not self.saver.confirm_discard(self.close):
+            event.ignore()  # Cancel, or the photo is being saved first (then the window closes)
+            return
         self.shutdown()
         super().closeEvent(event)
 
     def shutdown(self, wait_ms: int = 10000) -> bool:
         """Save the settings, then stop the workers; safe to call twice. Returns False if a worker
         was still running after `wait_ms` (e.g. still loading a model, which cannot be interrupted)."""
+        self._shut_down = True
+        self.folder.stop()
         if self.isVisible():
             self.prefs.qsettings.setValue("window/geometry", self.saveGeometry())
             self.prefs.qsettings.setValue("window/state", self.saveState())

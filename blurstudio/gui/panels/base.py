@@ -46,6 +46,8 @@ What `EditPanel` gives a panel
   them); `status`, a word-wrapped QLabel for the panel's state (put it in your layout).
 - Hooks to override: `_update_enabled()` (enable what can be used now; called when a job ends) and
   `_inputs_changed()` (the photo or blur map changed).
+- `reset_settings()`: every `SettingSlider` and `choice_box` of the panel back to its default; the window
+  calls it when another photo opens (unless the user keeps settings between photos).
 - `inputs_ready()`; `show_input_notice()`: the "Open a photo." / "Waiting for the blur map" notice in
   `status`, replaced by "Ready." when the inputs arrive.
 - `make_preview_timer(delay_ms, slot)`: a single-shot timer that coalesces a slider drag into one preview.
@@ -74,9 +76,14 @@ What the `EditorContext` gives a panel
   before/after split view compares it with the photo); `show_preview(None)` restores the normal view.
 - `apply_edit(new_photo, description)`: replace the photo (same size) as one undoable step
   (Edit > Undo, Ctrl+Z / Ctrl+Shift+Z). The blur map is kept; the preview is cleared.
-- `begin_brush(callback, radius=None)` / `end_brush()`: while a brush is active, left-button drags on the
-  canvas are not panning but call `callback(BrushEvent)` with image coordinates (x right, y down, in photo
-  pixels); `erase` is True with Alt held or the right button. `set_brush_radius(r)` resizes the cursor ring.
+- `begin_brush(callback, radius=None, resize=None)` / `end_brush()`: while a brush is active, left-button
+  drags on the canvas are not panning but call `callback(BrushEvent)` with image coordinates (x right, y
+  down, in photo pixels); `erase` is True with Alt held or the right button. `set_brush_radius(r)` resizes
+  the cursor ring; `resize(steps)` is called by the `[` (-1) and `]` (+1) keys. A panel with a brush sets
+  `has_brush = True` and overrides `set_brush_on(on)` / `brush_on()`: the `B` key toggles it.
+- `push_step(Step(description, undo, redo, nbytes, changes_photo=False))`: record a change the panel made
+  (a brush stroke) in the document's one undo history, so Ctrl+Z / Ctrl+Shift+Z undo and redo it.
+- `compare_original(on)`: show the photo as opened instead of everything else (a "Hold to compare" button).
 - `notify(text)`: a short message in the status bar; `report_error(title, text)`: an error dialog.
 
 Rules: no numerical code in panels (put it in `blurstudio.edit.*` with NumPy in and out); never block the
@@ -97,9 +104,10 @@ import numpy as np
 from PySide6.QtCore import QTimer
 from PySide6.QtWidgets import QFileDialog, QLabel, QWidget
 
-from ..context import BrushEvent, EditorContext, WorkerJob
+from ..context import BrushEvent, EditorContext, Step, WorkerJob
+from .controls import SettingChoice, SettingSlider
 
-__all__ = ["BrushEvent", "EditorContext", "EditPanel", "WorkerJob"]
+__all__ = ["BrushEvent", "EditorContext", "EditPanel", "Step", "WorkerJob"]
 
 OPEN_NOTICE = "Open a photo."
 WAITING_NOTICE = "Waiting for the blur map (detect blur first)."
@@ -109,6 +117,7 @@ class EditPanel(QWidget):
     """Base class of an editing panel: a widget shown as a tab in the right-hand Edit dock."""
 
     title: str = "Edit"
+    has_brush: bool = False  # the panel paints on the photo: the B key turns its brush on and off
 
     def __init__(self, context: EditorContext, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -129,6 +138,17 @@ class EditPanel(QWidget):
     def deactivate(self) -> None:
         """The user left this panel; the window then clears the preview and ends the brush."""
         self.active = False
+
+    def reset_settings(self) -> None:
+        """Every setting control of the panel back to its default (a new photo starts afresh)."""
+        for control in [*self.findChildren(SettingSlider), *self.findChildren(SettingChoice)]:
+            control.reset()
+
+    def set_brush_on(self, on: bool) -> None:
+        """Turn the panel's brush on or off (panels with `has_brush`)."""
+
+    def brush_on(self) -> bool:
+        return False
 
     def _update_enabled(self) -> None:
         """Enable the controls that can be used now; the helpers below call it when a job ends."""

@@ -26,7 +26,12 @@ class SettingSlider(QSlider):
             self.setRange(0, steps)
         else:
             self.setRange(round(self.low * steps), round(self.high * steps))
+        self.default = f.default
         self.set_setting(f.default)
+
+    def reset(self) -> None:
+        """Back to the setting's default."""
+        self.set_setting(self.default)
 
     def setting(self) -> float:
         """The setting's value at the slider's position."""
@@ -46,11 +51,22 @@ class SettingSlider(QSlider):
             self.setValue(round((self.low + self.high - value if self.reverse else value) * self.steps))
 
 
-def choice_box(settings_class: type, name: str, labels: dict[str, str]) -> QComboBox:
+class SettingChoice(QComboBox):
     """A list of a setting's choices (item data: the value; text: `labels[value]`), at its default."""
-    f = setting(settings_class, name)
-    box = QComboBox()
-    for value in f.metadata["choices"]:
-        box.addItem(labels[value], value)
-    box.setCurrentIndex(box.findData(f.default))
-    return box
+
+    def __init__(self, settings_class: type, name: str, labels: dict[str, str]) -> None:
+        super().__init__()
+        f = setting(settings_class, name)
+        self.default = f.default
+        for value in f.metadata["choices"]:
+            self.addItem(labels[value], value)
+        self.reset()
+
+    def reset(self) -> None:
+        """Back to the setting's default."""
+        self.setCurrentIndex(self.findData(self.default))
+
+
+def choice_box(settings_class: type, name: str, labels: dict[str, str]) -> SettingChoice:
+    """A list of a setting's choices at its default (see SettingChoice)."""
+    return SettingChoice(settings_class, name, labels)

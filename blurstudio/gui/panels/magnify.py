@@ -50,7 +50,6 @@ class MagnifyPanel(EditPanel):
         self._prepare_job: WorkerJob | None = None
         self._preview_job: WorkerJob | None = None
         self._preview_cancel: threading.Event | None = None
-        self._last_preview = None
 
         self.amount = SettingSlider(MagnifySettings, "amount", AMOUNT_STEPS)
         self.amount.setToolTip("How many times blurrier the background becomes (1 = unchanged)")
@@ -66,7 +65,7 @@ class MagnifyPanel(EditPanel):
         self.show_amount = QCheckBox("Show estimated blur amount")
         self.show_amount.setToolTip("Black = sharp; brighter = more defocused (the radius in pixels is in the legend)")
         self.compare = QPushButton("Hold to compare")
-        self.compare.setToolTip("Shows the original while held; the view's split mode compares side by side")
+        self.compare.setToolTip("Shows the photo as opened while held (or press \\); the view's split mode compares side by side")
         self.apply_button = QPushButton("Apply")
         self.export_button = QPushButton("Export…")
         self.legend = QLabel()
@@ -101,8 +100,8 @@ class MagnifyPanel(EditPanel):
         self.show_amount.toggled.connect(self._settings_changed)
         self.protect.toggled.connect(self._inputs_replaced)
         self.motion.toggled.connect(self._inputs_replaced)
-        self.compare.pressed.connect(lambda: self.context.show_preview(None))
-        self.compare.released.connect(self._compare_released)
+        self.compare.pressed.connect(lambda: self.context.compare_original(True))
+        self.compare.released.connect(lambda: self.context.compare_original(False))
         self.apply_button.clicked.connect(self.apply)
         self.export_button.clicked.connect(self._export_clicked)
         context.photo_opened.connect(self._photo_opened)
@@ -209,12 +208,11 @@ class MagnifyPanel(EditPanel):
             self._timer.start()
 
     def _cancel_preview(self) -> None:
-        self._last_preview = None
         self.stop_job(self._preview_job, self._preview_cancel)
         self._preview_job = self._preview_cancel = None
 
     def _start_preview(self) -> None:
-        if not self.active or self.paused or self.magnifier is None or self.compare.isDown():
+        if not self.active or self.paused or self.magnifier is None:
             return
         self._cancel_preview()
         if self.show_amount.isChecked():
@@ -229,15 +227,8 @@ class MagnifyPanel(EditPanel):
         )
 
     def _show(self, image) -> None:
-        self._last_preview = image
-        if self.active and not self.compare.isDown():
+        if self.active:
             self.context.show_preview(image)
-
-    def _compare_released(self) -> None:
-        if self._last_preview is not None:
-            self.context.show_preview(self._last_preview)
-        else:
-            self._start_preview()
 
     def _failed(self, error: BaseException) -> None:
         if not isinstance(error, Cancelled):  # Cancelled: a stale preview stopped on purpose

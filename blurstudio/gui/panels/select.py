@@ -14,9 +14,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
-import shiboken6
 from PySide6.QtCore import Qt
-from PySide6.QtGui import QGuiApplication, QImage, QUndoCommand, QUndoStack
+from PySide6.QtGui import QGuiApplication, QImage
 from PySide6.QtWidgets import (
     QButtonGroup,
     QCheckBox,
@@ -36,7 +35,7 @@ from blurstudio.edit import scribbles as scr
 from blurstudio.edit.selection import Cancelled, Selector, warm_up
 from blurstudio.edit.settings import SOLVERS, SelectSettings
 
-from .base import BrushEvent, EditorContext, EditPanel, WorkerJob
+from .base import BrushEvent, EditorContext, EditPanel, Step, WorkerJob
 from .controls import SettingSlider, choice_box
 
 PREVIEW_DELAY_MS = 60  # coalesce slider drags into one quick preview
@@ -44,6 +43,7 @@ FULL_DELAY_MS = 400  # the full-resolution solve starts when the controls have r
 EDGE_STEPS = 1000  # edge slider units per 1.0 of edge width (fraction of the photo size)
 RANGE_STEPS = 100  # range slider units per 1.0 of threshold
 BRUSH_FRACTIONS = (0.005, 0.1)  # brush radius range, fraction of the photo's short side
+BRUSH_KEY_STEP = 5  # brush-size slider units per press of [ or ]
 
 TARGET_LABELS = {
     "sharp": "Sharp subject",
@@ -94,41 +94,17 @@ def _write_cutout(path: Path, photo: np.ndarray, alpha: np.ndarray, protect: lis
     return write_image(path, matte.cutout(photo, alpha), protect=protect)
 
 
-class _StrokeCommand(QUndoCommand):
-    """One brush stroke: the touched box of the scribbles before and after."""
-
-    def __init__(self, panel: "SelectPanel", box: tuple[int, int, int, int], before: np.ndarray, after: np.ndarray) -> None:
-        super().__init__("Brush stroke")
-        self.panel, self.box, self.before, self.after = panel, box, before, after
-        self._first = True
-
-    def redo(self) -> None:
-        if self._first:  # the stroke is already painted when it is pushed
-            self._first = False
-            return
-        self._put(self.after)
-
-    def undo(self) -> None:
-        self._put(self.before)
-
-    def _put(self, patch: np.ndarray) -> None:
-        y0, y1, x0, x1 = self.box
-        if self.panel.scribbles is not None and self.panel.scribbles[y0:y1, x0:x1].shape == patch.shape:
-            self.panel.scribbles[y0:y1, x0:x1] = patch
-            self.panel.strokes_changed()
-
-
 class SelectPanel(EditPanel):
-    """Target, range, edge width, solver; brush add / subtract / refine with undo; four previews;
-    save matte, save cut-out, copy."""
+    """Target, range, edge width, solver; brush add / subtract / refine, each stroke a step of the
+    document's undo history; four previews; save matte, save cut-out, copy."""
 
     title = "Select"
+    has_brush = True
 
     def __init__(self, context: EditorContext, parent: QWidget | None = None) -> None:
         super().__init__(context, parent)
         self.scribbles: np.ndarray | None = None  # uint8 (H, W) SCRIBBLE_* codes at full resolution
         self.selector: Selector | None = None  # of the current photo and blur map, made on first use
-        self.strokes = QUndoStack(self)
         self.result: _Result | None = None  # the latest shown result (quick or full)
         self.full: _Result | None = None  # the latest full-resolution result
         self.generation = 0  # grows with every change of inputs or settings
@@ -154,7 +130,8 @@ class SelectPanel(EditPanel):
 
         self.brush = QPushButton("Brush")
         self.brush.setCheckable(True)
-        self.brush.setToolTip("Paint on the photo; Alt or the right button erases strokes")
+        self.brush.setToolTip("Paint on the photo (B); Alt or the right button erases strokes; [ and ] change the size; "
+                              "Ctrl+Z undoes a stroke")
         self.brush_modes = QButtonGroup(self)
         mode_row = QHBoxLayout()
         for i, (label, code, tip) in enumerate(BRUSH_MODES):
@@ -167,8 +144,8 @@ class SelectPanel(EditPanel):
         self.brush_size = QSlider(Qt.Orientation.Horizontal)
         self.brush_size.setRange(1, 100)
         self.brush_size.setValue(20)
-        self.undo_button = QPushButton("Undo stroke")
-        self.redo_button = QPushButton("Redo stroke")
+        self.brush_size.setToolTip("Brush size ([ smaller, ] larger)")
+        self.brush_size_label = QLabel()
         self.clear_button = QPushButton("Clear strokes")
 
         self.bits16 = QCheckBox("16-bit matte")
@@ -191,9 +168,10 @@ class SelectPanel(EditPanel):
         brush_row = QHBoxLayout()
         brush_row.addWidget(self.brush)
         brush_row.addWidget(self.brush_size, 1)
+        brush_row.addWidget(self.brush_size_label)
         history_row = QHBoxLayout()
-        for b in (self.undo_button, self.redo_button, self.clear_button):
-            history_row.addWidget(b)
+        history_row.addWidget(self.clear_button)
+        history_row.addStretch(1)
         save_row = QHBoxLayout()
         for b in (self.save_matte_button, self.save_cutout_button):
             save_row.addWidget(b)
@@ -220,11 +198,7 @@ class SelectPanel(EditPanel):
         self.view.currentIndexChanged.connect(self._show_result)
         self.brush.toggled.connect(self._brush_toggled)
         self.brush_size.valueChanged.connect(self._brush_size_changed)
-        self.undo_button.clicked.connect(self.strokes.undo)
-        self.redo_button.clicked.connect(self.strokes.redo)
         self.clear_button.clicked.connect(self.clear_strokes)
-        self.strokes.canUndoChanged.connect(self._history_changed)
-        self.strokes.canRedoChanged.connect(self._history_changed)
         self.save_matte_button.clicked.connect(self._save_matte_clicked)
         self.save_cutout_button.clicked.connect(self._save_cutout_clicked)
         self.copy_button.clicked.connect(self.copy_cutout)
@@ -244,10 +218,7 @@ class SelectPanel(EditPanel):
     def _update_labels(self) -> None:
         self.range_label.setText(f"{self.range.value()}")
         self.edge_label.setText(f"{100 * self.edge.setting():.1f}%")
-
-    def _history_changed(self, _: bool) -> None:
-        if shiboken6.isValid(self.strokes) and shiboken6.isValid(self.undo_button):  # not while being destroyed
-            self._update_enabled()
+        self.brush_size_label.setText(f"{2 * self.brush_radius():.0f} px" if self.context.photo is not None else "")
 
     def _update_enabled(self) -> None:
         ready = self.inputs_ready()
@@ -255,8 +226,6 @@ class SelectPanel(EditPanel):
             w.setEnabled(ready)
         for b in self.brush_modes.buttons():
             b.setEnabled(ready)
-        self.undo_button.setEnabled(ready and self.strokes.canUndo())
-        self.redo_button.setEnabled(ready and self.strokes.canRedo())
         self.clear_button.setEnabled(ready and self.scribbles is not None and bool(self.scribbles.any()))
         have_full = ready and self.full is not None and self.full.generation == self.generation
         for b in (self.save_matte_button, self.save_cutout_button, self.copy_button):
@@ -280,8 +249,8 @@ class SelectPanel(EditPanel):
 
     def _photo_opened(self) -> None:
         photo = self.context.photo
-        self.scribbles = None if photo is None else np.zeros(photo.shape[:2], np.uint8)
-        self.strokes.clear()
+        self.scribbles = None if photo is None else np.zeros(photo.shape[:2], np.uint8)  # the history is cleared too
+        self._update_labels()
         self._inputs_changed()
 
     def _inputs_changed(self) -> None:
@@ -289,7 +258,6 @@ class SelectPanel(EditPanel):
         self.selector = None
         if photo is not None and (self.scribbles is None or self.scribbles.shape != photo.shape[:2]):
             self.scribbles = np.zeros(photo.shape[:2], np.uint8)
-            self.strokes.clear()
         self._invalidate()
 
     def _settings_changed(self) -> None:
@@ -395,10 +363,22 @@ class SelectPanel(EditPanel):
         elif not on:
             self.context.end_brush()
 
+    def set_brush_on(self, on: bool) -> None:
+        """Turn the brush on or off (the window's B key)."""
+        self.brush.setChecked(on)
+
+    def brush_on(self) -> bool:
+        return self.brush.isChecked()
+
     def _begin_brush(self) -> None:
-        self.context.begin_brush(self.on_brush, self.brush_radius())
+        self.context.begin_brush(self.on_brush, self.brush_radius(), resize=self._resize_brush)
+
+    def _resize_brush(self, steps: int) -> None:
+        self.brush_size.setValue(self.brush_size.value() + steps * BRUSH_KEY_STEP)
+        self.context.notify(f"Brush size {self.brush_size_label.text()}", 1500)
 
     def _brush_size_changed(self) -> None:
+        self._update_labels()
         if self.brush.isChecked():
             self.context.set_brush_radius(self.brush_radius())
 
@@ -433,8 +413,7 @@ class SelectPanel(EditPanel):
         self._last_point = None
         if np.array_equal(before, after):
             return
-        self.strokes.push(_StrokeCommand(self, (y0, y1, x0, x1), before, after))
-        self.strokes_changed()
+        self._record("Brush stroke", (y0, y1, x0, x1), before, after)
 
     def clear_strokes(self) -> None:
         if self.scribbles is None or not self.scribbles.any():
@@ -442,8 +421,19 @@ class SelectPanel(EditPanel):
         before = self.scribbles.copy()
         self.scribbles[:] = scr.SCRIBBLE_NONE
         H, W = before.shape
-        self.strokes.push(_StrokeCommand(self, (0, H, 0, W), before, self.scribbles.copy()))
+        self._record("Clear strokes", (0, H, 0, W), before, self.scribbles.copy())
+
+    def _record(self, description: str, box: tuple[int, int, int, int], before: np.ndarray, after: np.ndarray) -> None:
+        """A change of the strokes already made: one step of the document's undo history (Ctrl+Z)."""
+        self.context.push_step(Step(description, lambda: self._put(box, before), lambda: self._put(box, after),
+                                    before.nbytes + after.nbytes, changes_photo=False))
         self.strokes_changed()
+
+    def _put(self, box: tuple[int, int, int, int], patch: np.ndarray) -> None:
+        y0, y1, x0, x1 = box
+        if self.scribbles is not None and self.scribbles[y0:y1, x0:x1].shape == patch.shape:
+            self.scribbles[y0:y1, x0:x1] = patch
+            self.strokes_changed()
 
     # --- outputs --------------------------------------------------------------------------------
     def _save_matte_clicked(self) -> None:
