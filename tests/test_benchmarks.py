@@ -97,3 +97,16 @@ def test_agreement_of_weights_with_themselves_is_total(tmp_path, tiny_model_path
     with pytest.raises(SystemExit, match="none of the photos could be read"):
         agreement.main(["--weights", str(tiny_model_path), str(tiny_model_path), "--photos", str(broken)])
     assert (broken / "a.jpg").read_bytes() == b"not a jpeg"
+
+
+def test_bench_real_baseline_and_whole_frame_blur_find_the_blur():
+    bench_real = _script("bench_real")
+    rng = np.random.default_rng(0)
+    img = rng.integers(0, 256, (96, 128, 3), dtype=np.uint8)
+    img[:, 64:] = cv2.GaussianBlur(img[:, 64:], (0, 0), 4)
+    score = bench_real.laplacian_blur_score(img)
+    assert score[:, 8:48].mean() < 0.5 < score[:, 80:120].mean()  # textured left sharp, blurred right blurred
+    blurred = bench_real.whole_frame([("a", img[:, :64].copy())])
+    sharp_energy = cv2.Laplacian(img[:, :64], cv2.CV_32F).var()
+    for kind in ("motion", "defocus"):
+        assert cv2.Laplacian(blurred[kind][0], cv2.CV_32F).var() < 0.3 * sharp_energy
