@@ -45,6 +45,19 @@ class Dialogs:
         return record
 
 
+def render_canvas(window) -> np.ndarray:
+    """What the window's canvas shows over the photo, as an (H, W, 3) array."""
+    from PySide6.QtGui import QImage
+
+    canvas = window.canvas
+    image = canvas.viewport().grab().toImage().convertToFormat(QImage.Format.Format_RGB888)
+    h, width = image.height(), image.width()
+    pixels = np.frombuffer(image.constBits(), np.uint8, h * image.bytesPerLine()).reshape(h, image.bytesPerLine())
+    pixels = pixels[:, : width * 3].reshape(h, width, 3)
+    box = canvas.mapFromScene(canvas.sceneRect()).boundingRect()
+    return pixels[max(0, box.top()) : box.bottom(), max(0, box.left()) : box.right()].copy()
+
+
 def temporary_settings(folder: Path, model: str = "compact", device: str = "cpu") -> QSettings:
     settings = QSettings(str(folder / "settings.ini"), QSettings.Format.IniFormat)
     Preferences(settings).set_detection(DetectionSettings(model=model, device=device, max_side=None))

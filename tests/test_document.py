@@ -162,3 +162,23 @@ def test_an_observer_can_disconnect():
     doc.open(_photo(1))
     doc.open(_photo(2))
     assert calls == [1]
+
+
+def test_steps_that_keep_the_photo_leave_it_saved_and_the_original_stays():
+    doc = Document()
+    first = _photo(1)
+    doc.open(first)
+    strokes = [1]  # a stroke already painted
+    doc.history.push(Step("Brush stroke", strokes.pop, lambda: strokes.append(1), changes_photo=False))
+    assert doc.history.is_clean()  # nothing Save would write has changed
+    doc.apply_edit(_photo(2), "edit")
+    assert not doc.history.is_clean() and doc.original is first
+    doc.history.set_clean()
+    strokes.append(1)
+    doc.history.push(Step("Brush stroke", strokes.pop, lambda: strokes.append(1), changes_photo=False))
+    assert doc.history.is_clean()
+    doc.history.undo()
+    doc.history.undo()  # past the saved edit
+    assert not doc.history.is_clean() and doc.photo is first and doc.original is first
+    doc.open(_photo(3))
+    assert doc.original is doc.photo

@@ -9,7 +9,6 @@ import time
 import numpy as np
 import pytest
 from PySide6.QtCore import Qt
-from PySide6.QtGui import QImage
 
 from blurstudio.blurmap import BlurMap
 from blurstudio.gui import settings as gui_settings
@@ -19,7 +18,7 @@ from blurstudio.gui.detection import DetectorCache
 from blurstudio.gui.window import MainWindow
 from blurstudio.images import read_image
 
-from gui_helpers import Dialogs, make_photo, temporary_settings
+from gui_helpers import Dialogs, make_photo, render_canvas, temporary_settings
 
 TIMEOUT = 20000
 
@@ -49,16 +48,6 @@ def _wait_for_map(qtbot, w):
     qtbot.waitUntil(lambda: w.context.blurmap is not None and w.overlay.ready(), timeout=TIMEOUT)
 
 
-def _render(w) -> np.ndarray:
-    """What the canvas shows over the photo, as an (H, W, 3) array."""
-    image = w.canvas.viewport().grab().toImage().convertToFormat(QImage.Format.Format_RGB888)
-    h, width = image.height(), image.width()
-    pixels = np.frombuffer(image.constBits(), np.uint8, h * image.bytesPerLine()).reshape(h, image.bytesPerLine())
-    pixels = pixels[:, : width * 3].reshape(h, width, 3)
-    box = w.canvas.mapFromScene(w.canvas.sceneRect()).boundingRect()
-    return pixels[max(0, box.top()) : box.bottom(), max(0, box.left()) : box.right()].copy()
-
-
 def test_open_detect_overlay_toggles_and_export_match_the_cli(qtbot, window, tmp_path, tiny_model_path, dialogs):
     photo = make_photo(tmp_path / "photo.png")
     window.open_photo(photo)
@@ -84,27 +73,27 @@ def test_open_detect_overlay_toggles_and_export_match_the_cli(qtbot, window, tmp
     for i in range(3):
         window.overlay.set_class_visible(i, True)
     qtbot.waitUntil(window.overlay.ready, timeout=TIMEOUT)
-    with_overlay = _render(window)
+    with_overlay = render_canvas(window)
     window.overlay.set_view_mode(ViewMode.PHOTO)
-    photo_only = _render(window)
+    photo_only = render_canvas(window)
     assert np.abs(with_overlay.astype(int) - photo_only.astype(int)).mean() > 5
     window.overlay.set_view_mode(ViewMode.OVERLAY)
     for i in range(3):
         window.overlay.set_class_visible(i, False)
     qtbot.waitUntil(window.overlay.ready, timeout=TIMEOUT)
-    assert np.abs(_render(window).astype(int) - photo_only.astype(int)).max() <= 2  # nothing tinted
+    assert np.abs(render_canvas(window).astype(int) - photo_only.astype(int)).max() <= 2  # nothing tinted
     window.overlay.set_class_visible(1, True)
     window.overlay.set_class_visible(2, True)
     qtbot.waitUntil(window.overlay.ready, timeout=TIMEOUT)
-    strong = _render(window)
+    strong = render_canvas(window)
     window.overlay.set_opacity(0.2)
-    weak = _render(window)
+    weak = render_canvas(window)
     assert np.abs(strong.astype(int) - photo_only.astype(int)).mean() > np.abs(weak.astype(int) - photo_only.astype(int)).mean()
     window.overlay.set_view_mode(ViewMode.SPLIT)
-    split = _render(window)
+    split = render_canvas(window)
     assert split.shape == weak.shape
     window.overlay.set_view_mode(ViewMode.MAP)
-    assert np.abs(_render(window).astype(int) - photo_only.astype(int)).mean() > 5
+    assert np.abs(render_canvas(window).astype(int) - photo_only.astype(int)).mean() > 5
 
     # Export from the GUI and from the CLI: the same files with the same masks.
     from blurstudio.cli import main as cli_main

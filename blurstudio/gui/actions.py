@@ -71,9 +71,9 @@ class Menus:
         self.compare_action = self._action("&Compare with Original", w.context.compare_original, "\\", checkable=True,
                                            tip="Show the photo as opened, without overlay or edits (press again to go back)")
         w.context.comparing_changed.connect(self.compare_action.setChecked)
-        self.brush_action = self._action("&Brush", w.toggle_brush, "B", tip="Turn the selection brush on or off")
-        self.larger_brush_action = self._action("&Larger Brush", lambda: w.resize_brush(1), "]")
-        self.smaller_brush_action = self._action("&Smaller Brush", lambda: w.resize_brush(-1), "[")
+        self.brush_action = self._action("&Brush", self.toggle_brush, "B", tip="Turn the selection brush on or off")
+        self.larger_brush_action = self._action("&Larger Brush", lambda: self.resize_brush(1), "]")
+        self.smaller_brush_action = self._action("&Smaller Brush", lambda: self.resize_brush(-1), "[")
         canvas = w.canvas
         self.zoom_in_action = self._action("Zoom &In", canvas.zoom_in, [QKeySequence.StandardKey.ZoomIn, "Ctrl+="])
         self.zoom_out_action = self._action("Zoom &Out", canvas.zoom_out, QKeySequence.StandardKey.ZoomOut)
@@ -180,6 +180,16 @@ class Menus:
             if action.shortcut().toString():
                 action.setToolTip(action_tooltip(action))
         return toolbar
+
+    # --- the brush keys -------------------------------------------------------------------------
+    def toggle_brush(self) -> None:
+        w = self.window
+        if w.context.photo is not None and not w.edit_dock.toggle_brush():
+            w.statusBar().showMessage("No editing panel with a brush is loaded.", 4000)
+
+    def resize_brush(self, steps: int) -> None:
+        if not self.window.context.resize_brush(steps):
+            self.window.statusBar().showMessage("Turn the brush on first (B).", 3000)
 
     # --- keeping states in step ---------------------------------------------------------------
     def update(self) -> None:

@@ -6,9 +6,10 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Callable
 
 from PySide6.QtCore import Qt, QTimer, Slot
-from PySide6.QtWidgets import QApplication, QDockWidget, QFrame, QLabel, QScrollArea, QTabWidget, QWidget
+from PySide6.QtWidgets import QApplication, QDockWidget, QLabel, QScrollArea, QTabWidget, QWidget
 
 from .context import EditorContext
+from .layout import scrolling
 
 if TYPE_CHECKING:
     from .panels.base import EditPanel
@@ -21,17 +22,6 @@ def panel_classes() -> list[type]:
     from .panels import PANELS
 
     return list(PANELS)
-
-
-def scrolling(widget: QWidget) -> QScrollArea:
-    """`widget` in a vertical scroll area: a tall panel scrolls instead of making the window taller
-    than the screen (which pushed the status bar, with progress and Cancel, off the screen)."""
-    area = QScrollArea()
-    area.setWidget(widget)
-    area.setWidgetResizable(True)
-    area.setFrameShape(QFrame.Shape.NoFrame)
-    area.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
-    return area
 
 
 def hint(text: str) -> QLabel:

@@ -14,7 +14,7 @@ from pathlib import Path
 
 from PySide6.QtCore import QSettings, QSize, Qt, QThreadPool, QTimer, Slot
 from PySide6.QtGui import QCloseEvent, QDragEnterEvent, QDropEvent, QResizeEvent, QShowEvent
-from PySide6.QtWidgets import QDockWidget, QFileDialog, QLabel, QMainWindow, QMessageBox, QToolButton, QVBoxLayout, QWidget
+from PySide6.QtWidgets import QDockWidget, QFileDialog, QMainWindow, QMessageBox, QVBoxLayout, QWidget
 
 from blurstudio.images import READ_SUFFIXES
 
@@ -30,8 +30,10 @@ from .folder_browser import FolderBrowser
 from .imaging import LoadedPhoto, load_photo, pyramid_from_array
 from .mask_export import ask_export_folder, export_masks_in_worker
 from .overlay import OverlayController
-from .panel_dock import DOCK_FEATURES, PanelDock, scrolling
+from .layout import fit_to_screen, scrolling
+from .panel_dock import DOCK_FEATURES, PanelDock
 from .photo_save import PhotoSaver
+from .status_bar import StatusBar
 from .settings import Preferences, app_settings, missing_model_notice, model_available, read_model_card
 from .workers import Latest
 
@@ -64,8 +66,6 @@ class MainWindow(QMainWindow):
         layout.addWidget(self.banner)
         layout.addWidget(self.canvas, 1)
         self.setCentralWidget(central)
-        self.zoom_label = QLabel("")
-        self.canvas.zoom_changed.connect(self._zoom_changed)
 
         self.detection = DetectionController(self.context, self.prefs.detection(), self)
         self.edit_dock = PanelDock(self.context, self.show_error, self)
@@ -74,16 +74,16 @@ class MainWindow(QMainWindow):
         self.folder = FolderBrowser(self)
         self._build_docks()
         self.menus = Menus(self)
-        self._build_status_bar()
+        self.setStatusBar(StatusBar(self.context, self.canvas, self.detection, self.menus.cancel_action, self.folder.verdict_label))
+        self.cancel_button = self.statusBar().cancel_button
         ctx = self.context
         ctx.photo_changed.connect(self._photo_pixels_changed)
         ctx.blurmap_changed.connect(self.menus.update)
         ctx.preview_changed.connect(self._preview_changed)
         ctx.history_changed.connect(self._update_title)
         ctx.photo_opened.connect(self.menus.update)
-        ctx.message.connect(self._show_status)
         ctx.error_reported.connect(self.show_error)
-        self.detection.running_changed.connect(self._detection_running)
+        self.detection.running_changed.connect(self.menus.update)
         self.detection.detected.connect(self._detected)
         self.overlay.apply_state()
         self._update_title()
@@ -99,7 +99,7 @@ class MainWindow(QMainWindow):
         state = self.prefs.qsettings.value("window/state")
         if state is not None:
             self.restoreState(state)
-        self.fit_to_screen()
+        fit_to_screen(self)
 
     # --- construction -----------------------------------------------------------------------------
     def _build_docks(self) -> None:
@@ -117,35 +117,7 @@ class MainWindow(QMainWindow):
         self.resizeDocks([self.map_dock, self.edit_dock], [380, 420], Qt.Orientation.Vertical)
         self.addDockWidget(Qt.DockWidgetArea.BottomDockWidgetArea, self.folder.dock)
 
-    def _build_status_bar(self) -> None:
-        status = self.statusBar()
-        self.cancel_button = QToolButton()
-        self.cancel_button.setDefaultAction(self.menus.cancel_action)
-        self.cancel_button.setToolButtonStyle(Qt.ToolButtonStyle.ToolButtonTextBesideIcon)
-        self.cancel_button.setAutoRaise(True)
-        self.cancel_button.hide()
-        status.addPermanentWidget(self.folder.verdict_label)
-        status.addPermanentWidget(self.detection.progress_bar)
-        status.addPermanentWidget(self.cancel_button)
-        for label in (self.zoom_label, *self.detection.status_widgets()):
-            label.setContentsMargins(8, 0, 8, 0)
-            status.addPermanentWidget(label)
-
     # --- status ---------------------------------------------------------------------------------
-    # Slots are bound methods, never lambdas capturing widgets: Qt disconnects them when the window goes.
-    @Slot(str, int)
-    def _show_status(self, text: str, msecs: int) -> None:
-        self.statusBar().showMessage(text, msecs)
-
-    @Slot(float)
-    def _zoom_changed(self, zoom: float) -> None:
-        self.zoom_label.setText(f"{zoom * 100:.0f}%")
-
-    @Slot(bool)
-    def _detection_running(self, running: bool) -> None:
-        self.cancel_button.setVisible(running)
-        self.menus.update()
-
     @Slot(object)
     def _detected(self, result: DetectionResult) -> None:
         self.overlay.controls.set_fractions(result.fractions)
@@ -247,15 +219,6 @@ class MainWindow(QMainWindow):
         self.export_job = export_masks_in_worker(self.context, self.prefs, folder, probs, self)
         return self.export_job
 
-    # --- the brush --------------------------------------------------------------------------------
-    def toggle_brush(self) -> None:
-        if self.context.photo is not None and not self.edit_dock.toggle_brush():
-            self.statusBar().showMessage("No editing panel with a brush is loaded.", 4000)
-
-    def resize_brush(self, steps: int) -> None:
-        if not self.context.resize_brush(steps):
-            self.statusBar().showMessage("Turn the brush on first (B).", 3000)
-
     # --- settings, about, messages ------------------------------------------------------------------
     def open_settings(self) -> None:
         dialog = SettingsDialog(self.detection.settings, self.overlay.palette_name, self.overlay.style,
@@ -300,7 +263,7 @@ class MainWindow(QMainWindow):
             lines.append(f"\nThe sample photo is not installed yet ({sample.parent.parent.name}/{sample.parent.name}/{sample.name}).")
         return "\n".join(lines)
 
-    # --- drag and drop, closing --------------------------------------------------------------------
+    # --- drag and drop ----------------------------------------------------------------------------
     def dragEnterEvent(self, event: QDragEnterEvent) -> None:  # noqa: N802
         if any(url.isLocalFile() for url in event.mimeData().urls()):
             event.acceptProposedAction()
@@ -312,29 +275,17 @@ class MainWindow(QMainWindow):
             self.open_photo(files[0])
 
     # --- the screen, closing -----------------------------------------------------------------------
-    def fit_to_screen(self) -> None:
-        """Never larger than the screen's available area (a restored size from a bigger screen, or
-        contents that grew): the status bar with progress and Cancel stays on screen."""
-        screen = self.screen() or self.windowHandle() and self.windowHandle().screen()
-        if screen is None:
-            return
-        area = screen.availableGeometry()
-        frame = self.frameGeometry().size() - self.size()  # title bar and borders
-        width, height = min(self.width(), area.width() - frame.width()), min(self.height(), area.height() - frame.height())
-        if (width, height) != (self.width(), self.height()):
-            self.resize(width, height)
-        top_left = self.frameGeometry().topLeft()
-        if not area.contains(top_left) or not area.contains(self.frameGeometry().bottomRight()):
-            self.move(max(area.left(), min(top_left.x(), area.right() - self.frameGeometry().width())),
-                      max(area.top(), min(top_left.y(), area.bottom() - self.frameGeometry().height())))
-
     def showEvent(self, event: QShowEvent) -> None:  # noqa: N802
         super().showEvent(event)
-        self.fit_to_screen()
+        fit_to_screen(self)
 
     def resizeEvent(self, event: QResizeEvent) -> None:  # noqa: N802
         super().resizeEvent(event)
-        QTimer.singleShot(0, self.fit_to_screen)  # after the layout settles; a no-op when it fits
+        QTimer.singleShot(0, self._fit_to_screen)  # after the layout settles; a no-op when it fits
+
+    @Slot()
+    def _fit_to_screen(self) -> None:
+        fit_to_screen(self)
 
     def closeEvent(self, event: QCloseEvent) -> None:  # noqa: N802
         if not self._shut_down and not self.saver.confirm_discard(self.close):
