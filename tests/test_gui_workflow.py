@@ -241,6 +241,11 @@ def test_a_new_photo_starts_with_default_settings_and_nothing_applied(qtbot, tmp
         panel.amount.set_setting(6.0)
         open_and_wait(qtbot, w, make_photo(tmp_path / "c.png", seed=3))
         assert panel.amount.setting() == pytest.approx(6.0, rel=0.02) and w.context.preview is None
+
+        starts = []  # a panel's save dialog starts in the photo's folder, not the home folder
+        monkeypatch.setattr(QFileDialog, "getSaveFileName", lambda parent, title, start, filters: starts.append(start) or ("", ""))
+        panel.ask_save_path("Export", "_magnified.jpg", "JPEG (*.jpg)")
+        assert starts == [str(tmp_path / "c_magnified.jpg")]
     finally:
         w.shutdown()
 

@@ -57,7 +57,8 @@ What `EditPanel` gives a panel
   error_title=)` computes the edited photo and applies it as one undoable step;
   `run_file_job(fn, path, *args, ...)` writes a file (never over the photo; status text and a status-bar
   notice when done); `run_full_job(...)` for anything else (Select's copy to the clipboard);
-  `ask_save_path(title, suffix, filters)` asks where to save, starting at `export_folder`.
+  `ask_save_path(title, suffix, filters)` asks where to save, starting in the photo's folder (then where
+  the panel last saved).
 - For a panel that previews an edit of the photo: connect `photo_changed` to `_photo_edited` (after
   Apply, Undo or Redo `paused` is set, so the result is not edited again automatically; clear it when a
   control is touched) and the blur map's (or another input's) change to `_inputs_replaced`.
@@ -125,7 +126,7 @@ class EditPanel(QWidget):
         self.active = False  # between activate() and deactivate(): previews may be shown
         self.paused = False  # see _photo_edited
         self.full_job: WorkerJob | None = None  # the one long job: apply, export, save or copy
-        self.export_folder = str(Path.home())  # where the next save dialog starts
+        self.export_folder: str | None = None  # where the panel last saved; before that, the photo's folder
         self.status = QLabel()  # the panel's state in a line or two; put it in your layout
         self.status.setWordWrap(True)
 
@@ -250,10 +251,11 @@ class EditPanel(QWidget):
             self.context.notify(f"{description} applied (Ctrl+Z to undo)")
 
     def ask_save_path(self, title: str, suffix: str, filters: str) -> str:
-        """Ask where to save (the dialog asks before replacing a file); starts at `export_folder` with the
-        photo's name plus `suffix`. Returns "" when cancelled."""
-        stem = self.context.photo_path.stem if self.context.photo_path is not None else "photo"
-        start = str(Path(self.export_folder) / f"{stem}{suffix}")
+        """Ask where to save (the dialog asks before replacing a file); starts where the panel last saved,
+        else in the photo's folder, with the photo's name plus `suffix`. Returns "" when cancelled."""
+        source = self.context.photo_path
+        folder = self.export_folder or (str(source.parent) if source is not None else str(Path.home()))
+        start = str(Path(folder) / f"{source.stem if source is not None else 'photo'}{suffix}")
         path, _ = QFileDialog.getSaveFileName(self, title, start, filters)
         return path
 
