@@ -5,7 +5,14 @@ Prints
     full 12 MP apply (`deblur`), Wiener and Richardson-Lucy; wall seconds, CPU seconds (user +
     system, all threads) and the memory the 12 MP apply allocates at its peak;
   - quality: on dead-leaves images blurred with known kernels in linear light plus Gaussian noise,
-    the estimated kernel next to the true one and the PSNR of blurred and deblurred images.
+    the estimated kernel next to the true one and the PSNR of blurred and deblurred images;
+  - estimates on real photos (issue 26): real sharp photos (BSDS500 test) blurred with known kernels
+    (disk radius 2-10 px, motion 6-30 px at several angles) in linear light with sensor noise and
+    JPEG, the per-kernel error of the estimate (target: within 30 %), next to the edge-based blur
+    amount that Magnify measures (defocus.estimate_blur_radius);
+  - real defocused photos (CUHK, hand-labelled blurred region): the estimated radius and, in the
+    blurred region before and after deblurring, the mean gradient magnitude and the edge-based blur
+    amount; a before/after crop is written as a PNG to look at.
 
 Targets (issue 7): 1 MP preview < 1 s and 12 MP apply < 15 s on 2 CPU cores; PSNR gain >= 2 dB at
 moderate noise. On a machine shared with other work wall time measures the contention; CPU seconds
@@ -14,6 +21,7 @@ are what the work costs (divide by up to 2 for two idle cores, since the FFTs us
     .venv/bin/python benchmarks/bench_deblur.py
     .venv/bin/python benchmarks/bench_deblur.py --skip-speed          # quality table only
     .venv/bin/python benchmarks/bench_deblur.py --rl-full             # also the 12 MP RL apply
+    .venv/bin/python benchmarks/bench_deblur.py --skip-speed --skip-quality --real-out /tmp/deblur_real.png
 """
 
 from __future__ import annotations
@@ -31,6 +39,7 @@ import numpy as np
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "tests"))
 
+from deblur_real import composite_estimates, real_photos
 from deblur_textures import blur_with, dead_leaves, psnr
 
 from blurstudio.blurmap import DEFOCUS, MOTION, BlurMap
@@ -126,11 +135,20 @@ def main() -> None:
     parser.add_argument("--rl-full", action="store_true", help="also time the 12 MP Richardson-Lucy apply")
     parser.add_argument("--noise", type=float, nargs="+", default=[1.0, 2.0, 4.0])
     parser.add_argument("--size", type=int, default=512, help="side of the quality test images")
+    parser.add_argument("--skip-real", action="store_true", help="skip the real-photo estimates and deblurring")
+    parser.add_argument("--data", type=Path, default=ROOT.parent / "shared" / "data",
+                        help="folder with bsds500_test/ and cuhk_defocus_train/ (default: ../shared/data)")
+    parser.add_argument("--photos", type=int, default=10, help="real sharp photos per composite kernel")
+    parser.add_argument("--real", type=int, default=12, help="real defocused photos to deblur")
+    parser.add_argument("--real-out", type=Path, default=Path("deblur_real.png"), help="before/after crops (PNG)")
     args = parser.parse_args()
     if not args.skip_speed:
         speed(args.rl_full)
     if not args.skip_quality:
         quality(args.noise, args.size)
+    if not args.skip_real:
+        composite_estimates(args.data / "bsds500_test", args.photos)
+        real_photos(args.data / "cuhk_defocus_train", args.real, args.real_out)
 
 
 if __name__ == "__main__":

@@ -45,3 +45,14 @@ def psnr(a: np.ndarray, b: np.ndarray) -> float:
     """PSNR in dB between two uint8 images."""
     mse = np.mean((a.astype(np.float64) - b.astype(np.float64)) ** 2)
     return float(10 * np.log10(255.0**2 / max(mse, 1e-12)))
+
+
+def camera_composite(sharp: np.ndarray, psf: np.ndarray, noise: float, quality: int | None, seed: int = 1) -> np.ndarray:
+    """A sharp sRGB uint8 photo blurred with a known `psf` as a camera records it (as trainer.synth
+    does): blur in linear light, then sensor noise (sigma in 8-bit levels), then JPEG at `quality`
+    (None: no JPEG)."""
+    out = blur_with(sharp, psf, noise=noise, seed=seed)
+    if quality is None:
+        return out
+    ok, buf = cv2.imencode(".jpg", np.ascontiguousarray(out[..., ::-1]), [cv2.IMWRITE_JPEG_QUALITY, int(quality)])
+    return np.ascontiguousarray(cv2.imdecode(buf, cv2.IMREAD_COLOR)[..., ::-1])
