@@ -110,6 +110,64 @@ def test_whole_photo_preview_and_no_kernels(qtbot, panel, ctx):
     ctx.wait_for_workers()
 
 
+def test_overrides_show_the_estimate_and_reach_the_engine(qtbot, panel, ctx):
+    """The sliders rest on the estimates ("auto"); moving one sets that parameter by hand for the
+    loupe, the kernel picture and Apply; "Use estimates" goes back."""
+    _load(ctx)
+    panel.activate()
+    qtbot.waitUntil(lambda: bool(panel.kernels), timeout=TIMEOUT)
+    estimate = panel.kernels["motion"]
+    assert panel.settings().length is None and panel.settings().angle is None
+    assert panel.override_labels["length"].text().startswith("auto")
+    assert abs(panel.length.setting() - estimate.length) <= 0.5
+    panel.length.set_setting(20.0)  # as a drag would
+    assert panel.settings().length == 20.0 and panel.settings().angle is None
+    kernel = panel.current_kernels()["motion"]
+    assert (kernel.length, kernel.source) == (20.0, "set") and abs(kernel.angle - estimate.angle) < 1e-6
+    assert "(set)" in panel.kernel_views[0][1].text() and panel.override_labels["length"].text() == "20.0 px"
+    panel.loupe_images = None
+    qtbot.waitUntil(lambda: panel.loupe_images is not None, timeout=TIMEOUT)
+    assert np.array_equal(panel.loupe_images[1], panel.deblurrer.preview(panel.settings(), _loupe_box(panel, ctx))[1])
+    assert panel.apply() is not None
+    qtbot.waitUntil(lambda: panel.full_job is None, timeout=TIMEOUT)
+    assert "motion 20.0 px" in ctx.undo_stack.text(0)  # Apply used the length set by hand
+    ctx.undo_stack.undo()
+    qtbot.waitUntil(lambda: bool(panel.kernels), timeout=TIMEOUT)  # the undone photo is measured again
+    assert panel.settings().length == 20.0  # what the user set is kept for the same photo
+    panel.use_estimates.click()
+    assert panel.settings().length is None and panel.current_kernels() == panel.kernels
+    panel.length.set_setting(25.0)
+    _load(ctx)  # another photo: its own estimate
+    assert panel.settings().length is None
+    panel.deactivate()
+    ctx.wait_for_workers()
+
+
+def _loupe_box(panel, ctx):
+    from blurstudio.edit.deblur import loupe_box
+
+    return loupe_box(panel.loupe_centre, LOUPE_SIZE, ctx.photo.shape)
+
+
+def test_whole_photo_before_after_toggle(qtbot, panel, ctx):
+    photo = _load(ctx)
+    panel.activate()
+    qtbot.waitUntil(lambda: bool(panel.kernels), timeout=TIMEOUT)
+    assert not panel.show_before.isEnabled()
+    panel.whole.setChecked(True)
+    qtbot.waitUntil(lambda: ctx.preview is not None, timeout=TIMEOUT)
+    after = ctx.preview
+    assert panel.show_before.isEnabled() and not np.array_equal(after, photo)
+    panel.show_before.setChecked(True)  # before: the photo itself
+    assert ctx.preview is None and panel.show_before.text() == "Show after"
+    panel.show_before.setChecked(False)
+    assert ctx.preview is after
+    panel.whole.setChecked(False)
+    assert ctx.preview is None and not panel.show_before.isChecked()
+    panel.deactivate()
+    ctx.wait_for_workers()
+
+
 def test_waiting_notice_clears_when_the_map_arrives(qtbot, panel, ctx):
     # The panel is not in use, so no kernel estimate rewrites the status: the notice itself must go.
     photo = dead_leaves(64, 80, seed=1)

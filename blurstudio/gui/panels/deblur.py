@@ -30,12 +30,7 @@ from blurstudio.edit.deblur import BlurKernel, Cancelled, Deblurrer, kernel_imag
 from blurstudio.edit.settings import DeblurSettings
 
 from .base import BrushEvent, EditorContext, EditPanel, WorkerJob
-from .controls import SettingSlider
-
-try:  # the controls module is being reworked (issue 26): SettingChoice replaces choice_box, same arguments
-    from .controls import SettingChoice
-except ImportError:  # pragma: no cover - the older module
-    from .controls import choice_box as SettingChoice
+from .controls import SettingChoice, SettingSlider
 
 LOUPE_SIZE = 160  # photo pixels shown 1:1 in each half of the loupe
 KERNEL_VIEW = 96  # px of a kernel picture
@@ -246,12 +241,17 @@ class DeblurPanel(EditPanel):
         for slider in self.overrides:
             self.override_labels[slider.name].setText(slider.caption())
 
-    def _show_estimates(self) -> None:
-        """Rest the override sliders on the estimated kernels (all back to automatic)."""
+    def _show_estimates(self, keep_manual: bool = False) -> None:
+        """Rest the override sliders on the estimated kernels (back to automatic); `keep_manual`:
+        those the user has set keep their value (a new estimate of the same photo)."""
         kernels = self.kernels or {}
         for slider in self.overrides:
             kind, attribute = ESTIMATED[slider.name]
-            slider.show_estimate(getattr(kernels[kind], attribute) if kind in kernels else None)
+            value = getattr(kernels[kind], attribute) if kind in kernels else None
+            if keep_manual and slider.manual:
+                slider.estimate = value
+            else:
+                slider.show_estimate(value)
 
     def _use_estimates(self) -> None:
         self._show_estimates()
@@ -279,6 +279,8 @@ class DeblurPanel(EditPanel):
 
     def _photo_opened(self) -> None:
         self.loupe_centre = None
+        for slider in self.overrides:  # another photo: its own blur, as estimated
+            slider.show_estimate(None)
         self._inputs_changed()
 
     def _inputs_changed(self) -> None:
@@ -318,7 +320,7 @@ class DeblurPanel(EditPanel):
         if generation != self._inputs_generation:
             return  # inputs changed meanwhile; a new estimate is on its way
         self.deblurrer, most_blurred = result
-        self._show_estimates()
+        self._show_estimates(keep_manual=True)  # a new photo resets them (reset_settings, _photo_opened)
         self._update_labels()
         self._show_kernels(self.current_kernels())
         if not self.kernels:
