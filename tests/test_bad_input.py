@@ -77,6 +77,23 @@ def test_detect_reports_every_mutated_photo_and_goes_on(shoot, tmp_path, tiny_mo
     assert {p.name for p in out.iterdir()} == written  # a failed photo leaves no file
 
 
+def test_cull_reports_every_mutated_photo_and_goes_on(shoot, tmp_path, tiny_model_path, capsys):
+    import shutil
+
+    shoot = Path(shutil.copytree(shoot, tmp_path / "shoot"))  # --xmp writes sidecars beside the photos
+    before = _digest(shoot)
+    report = tmp_path / "report"
+    rc = main(["cull", str(shoot), "-o", str(report), "--model", str(tiny_model_path), "--workers", "0", "--xmp"])
+    err = capsys.readouterr().err
+    data = json.loads((report / "cull.json").read_text())
+    assert rc == 1 and "Traceback" not in err
+    assert len(data["photos"]) + len(data["errors"]) == len(before)
+    assert {"good.jpg", "good.png"} <= {Path(p["path"]).name for p in data["photos"]}
+    # Inputs untouched; sidecars only beside the photos that were culled, as asked (--xmp).
+    assert {k: v for k, v in _digest(shoot).items() if not k.endswith(".xmp")} == before
+    assert _temps(tmp_path) == [] and _temps(shoot) == []
+
+
 @pytest.mark.parametrize("command", ["select", "magnify", "deblur"])
 def test_edit_commands_refuse_every_mutated_photo_cleanly(command, shoot, tmp_path, tiny_model_path, capsys):
     before = _digest(shoot)
