@@ -70,6 +70,7 @@ class Menus:
         self.less_opacity_action = self._action("Less Overlay Opacity", lambda: overlay.set_opacity(overlay.opacity - 0.1), "Alt+[")
         self.compare_action = self._action("&Compare with Original", w.context.compare_original, "\\", checkable=True,
                                            tip="Show the photo as opened, without overlay or edits (press again to go back)")
+        self.compare_action.setIconText("Compare")
         w.context.comparing_changed.connect(self.compare_action.setChecked)
         self.brush_action = self._action("&Brush", self.toggle_brush, "B", tip="Turn the selection brush on or off")
         self.larger_brush_action = self._action("&Larger Brush", lambda: self.resize_brush(1), "]")

@@ -367,8 +367,9 @@ class CanvasView(QGraphicsView):
     def _brush_changed(self) -> None:
         brushing = self.context.brush_callback is not None
         self.setDragMode(QGraphicsView.DragMode.NoDrag if brushing else QGraphicsView.DragMode.ScrollHandDrag)
-        self.brush_ring.setVisible(brushing and bool(self.context.brush_radius))
-        if brushing and self.context.brush_radius:
+        placed = not self.brush_ring.rect().isEmpty()  # the ring appears where the pointer first moves
+        self.brush_ring.setVisible(brushing and bool(self.context.brush_radius) and placed)
+        if brushing and self.context.brush_radius and placed:
             self._place_brush_ring(self.brush_ring.rect().center())
         self._painting = self._painting and brushing
         self._restore_cursor()

@@ -54,6 +54,7 @@ class FolderBrowser(QObject):
             for action in self.window.menus.step_actions:
                 self.strip.addAction(action)  # the arrow keys step while the filmstrip has the focus
         self.dock.show()
+        self.window.resizeDocks([self.dock], [self.strip.sizeHint().height()], Qt.Orientation.Vertical)  # no more
         self.window.prefs.set_folder("folder", folder)
         count = self.strip.open_folder(folder)
         if count == 0:

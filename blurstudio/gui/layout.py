@@ -4,17 +4,24 @@ within the screen's available area (so the status bar, with progress and Cancel,
 from __future__ import annotations
 
 from PySide6.QtCore import Qt
-from PySide6.QtWidgets import QFrame, QScrollArea, QWidget
+from PySide6.QtWidgets import QComboBox, QFrame, QScrollArea, QWidget
+
+COMBO_CHARACTERS = 14  # a list in a side panel is at least this wide; longer entries are cut in the closed box
 
 
 def scrolling(widget: QWidget) -> QScrollArea:
     """`widget` in a scroll area: a tall panel scrolls instead of making the window taller than the
-    screen (opening the Deblur tab made it 1055 px tall on a 1000 px screen)."""
+    screen (opening the Deblur tab made it 1055 px tall on a 1000 px screen). The area is as wide as
+    the widget needs once its lists no longer ask for their longest entry's width."""
+    for combo in widget.findChildren(QComboBox):
+        combo.setSizeAdjustPolicy(QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon)
+        combo.setMinimumContentsLength(COMBO_CHARACTERS)
     area = QScrollArea()
     area.setWidget(widget)
     area.setWidgetResizable(True)
     area.setFrameShape(QFrame.Shape.NoFrame)
-    area.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAsNeeded)
+    area.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+    area.setMinimumWidth(widget.minimumSizeHint().width() + area.verticalScrollBar().sizeHint().width())
     return area
 
 
