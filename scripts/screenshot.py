@@ -90,6 +90,7 @@ def main(argv: list[str] | None = None) -> int:
             dock = window.edit_dock
             index = next(i for i in range(dock.tabs.count()) if dock.tabs.tabText(i) == args.panel)
             dock.tabs.setCurrentIndex(index)
+            dock.tabs.tabBarClicked.emit(index)  # as the user's click: the panel starts (also when already shown)
             if args.brush:
                 window.menus.brush_action.trigger()
             # A panel that shows no canvas preview of its own (Deblur's loupe) is grabbed after --settle seconds.
