@@ -36,21 +36,36 @@ def dialogs(monkeypatch):
     return Dialogs().install(monkeypatch)
 
 
-def make_window(qtbot, tmp_path, tiny_model_path, monkeypatch, panels=()):
-    monkeypatch.setattr("blurstudio.gui.panel_dock.panel_classes", lambda: list(panels))
-    w = MainWindow(temporary_settings(tmp_path, model=str(tiny_model_path)))
-    qtbot.addWidget(w)
-    w.resize(900, 650)
-    w.show()
-    w.edit_dock.load_panels()
-    return w
+@pytest.fixture
+def make_window(qtbot, tmp_path, tiny_model_path, monkeypatch, dialogs):
+    """make_window(panels) -> a shown window with these edit panels; shut down after the test."""
+    windows = []
+
+    def make(panels=()):
+        monkeypatch.setattr("blurstudio.gui.panel_dock.panel_classes", lambda: list(panels))
+        w = MainWindow(temporary_settings(tmp_path, model=str(tiny_model_path)))
+        qtbot.addWidget(w)
+        w.resize(900, 650)
+        w.show()
+        w.edit_dock.load_panels()
+        windows.append(w)
+        return w
+
+    yield make
+    for w in windows:
+        w.shutdown()
 
 
 @pytest.fixture
-def window(qtbot, tmp_path, tiny_model_path, monkeypatch, dialogs):
-    w = make_window(qtbot, tmp_path, tiny_model_path, monkeypatch)
-    yield w
-    w.shutdown()
+def window(make_window):
+    return make_window()
+
+
+def save_dialog_starts(monkeypatch) -> list[str]:
+    """Where each save dialog starts (the dialogs are cancelled)."""
+    starts: list[str] = []
+    monkeypatch.setattr(QFileDialog, "getSaveFileName", lambda parent, title, start, filters: starts.append(start) or ("", ""))
+    return starts
 
 
 def open_and_wait(qtbot, w, path, blurmap=True):
@@ -113,8 +128,7 @@ def test_save_and_export_round_trip_keep_size_bit_depth_and_exif(qtbot, window, 
     edited = window.context.photo
     assert edited.shape == (90, 60, 3)  # turned upright by its EXIF orientation
 
-    starts = []  # the Save As dialog starts in the photo's folder
-    monkeypatch.setattr(QFileDialog, "getSaveFileName", lambda parent, title, start, filters: starts.append(start) or ("", ""))
+    starts = save_dialog_starts(monkeypatch)  # the Save As dialog starts in the photo's folder
     window.menus.save_action.trigger()
     assert starts == [str(tmp_path / "cam_edited.jpg")]
 
@@ -152,34 +166,31 @@ def test_save_and_export_round_trip_keep_size_bit_depth_and_exif(qtbot, window, 
     assert [title for _, title, _ in dialogs.calls].count("Replace the original?") == 2
 
 
-def test_ctrl_z_undoes_a_brush_stroke_and_the_brush_keys(qtbot, tmp_path, tiny_model_path, monkeypatch, dialogs):
-    w = make_window(qtbot, tmp_path, tiny_model_path, monkeypatch, [SelectPanel])
-    try:
-        open_and_wait(qtbot, w, make_photo(tmp_path / "p.png"))
-        panel = w.edit_dock.panels[0]
-        w.menus.brush_action.trigger()  # B: the Select panel's brush
-        assert panel.brush.isChecked() and w.context.brush_callback is not None
-        size = panel.brush_size.value()
-        w.menus.larger_brush_action.trigger()  # ]
-        assert panel.brush_size.value() > size and w.context.brush_radius == panel.brush_radius()
-        w.menus.smaller_brush_action.trigger()  # [
-        assert panel.brush_size.value() == size and panel.brush_size_label.text().endswith("px")
+def test_ctrl_z_undoes_a_brush_stroke_and_the_brush_keys(qtbot, make_window, tmp_path, monkeypatch):
+    w = make_window([SelectPanel])
+    open_and_wait(qtbot, w, make_photo(tmp_path / "p.png"))
+    panel = w.edit_dock.panels[0]
+    w.menus.brush_action.trigger()  # B: the Select panel's brush
+    assert panel.brush.isChecked() and w.context.brush_callback is not None
+    size = panel.brush_size.value()
+    w.menus.larger_brush_action.trigger()  # ]
+    assert panel.brush_size.value() > size and w.context.brush_radius == panel.brush_radius()
+    w.menus.smaller_brush_action.trigger()  # [
+    assert panel.brush_size.value() == size and panel.brush_size_label.text().endswith("px")
 
-        canvas = w.canvas
-        start = canvas.mapFromScene(30.0, 40.0)
-        qtbot.mousePress(canvas.viewport(), Qt.MouseButton.LeftButton, pos=start)
-        qtbot.mouseMove(canvas.viewport(), pos=start + QPoint(20, 0))
-        qtbot.mouseRelease(canvas.viewport(), Qt.MouseButton.LeftButton, pos=start + QPoint(20, 0))
-        assert panel.scribbles.any() and "Brush stroke" in w.menus.undo_action.text()
-        assert not w.isWindowModified()  # strokes change no pixel that Save writes
-        w.menus.undo_action.trigger()  # Ctrl+Z
-        assert not panel.scribbles.any()
-        w.menus.redo_action.trigger()  # Ctrl+Shift+Z
-        assert panel.scribbles.any()
-        w.menus.brush_action.trigger()
-        assert w.context.brush_callback is None
-    finally:
-        w.shutdown()
+    canvas = w.canvas
+    start = canvas.mapFromScene(30.0, 40.0)
+    qtbot.mousePress(canvas.viewport(), Qt.MouseButton.LeftButton, pos=start)
+    qtbot.mouseMove(canvas.viewport(), pos=start + QPoint(20, 0))
+    qtbot.mouseRelease(canvas.viewport(), Qt.MouseButton.LeftButton, pos=start + QPoint(20, 0))
+    assert panel.scribbles.any() and "Brush stroke" in w.menus.undo_action.text()
+    assert not w.isWindowModified()  # strokes change no pixel that Save writes
+    w.menus.undo_action.trigger()  # Ctrl+Z
+    assert not panel.scribbles.any()
+    w.menus.redo_action.trigger()  # Ctrl+Shift+Z
+    assert panel.scribbles.any()
+    w.menus.brush_action.trigger()
+    assert w.context.brush_callback is None
 
 
 def test_the_history_drops_the_oldest_steps_past_its_memory_budget(qtbot, window, tmp_path):
@@ -197,87 +208,77 @@ def test_the_history_drops_the_oldest_steps_past_its_memory_budget(qtbot, window
     assert window.isWindowModified()
 
 
-def test_the_window_fits_a_1366x768_screen_with_every_panel(qtbot, tmp_path, tiny_model_path, monkeypatch, dialogs):
+def test_the_window_fits_a_1366x768_screen_with_every_panel(qtbot, make_window, tmp_path, monkeypatch):
     monkeypatch.setattr(QScreen, "availableGeometry", lambda self: QRect(0, 0, 1366, 768))
-    w = make_window(qtbot, tmp_path, tiny_model_path, monkeypatch, PANELS)
-    try:
-        w.resize(1600, 1000)  # e.g. a size restored from a larger screen
-        qtbot.waitUntil(lambda: w.height() <= 768, timeout=TIMEOUT)
-        open_and_wait(qtbot, w, make_photo(tmp_path / "p.png", h=600, w=900))
-        screen = QRect(0, 0, 1366, 768)
-        for i in range(w.edit_dock.tabs.count()):
-            w.edit_dock.tabs.setCurrentIndex(i)
-            w.edit_dock.tabs.tabBarClicked.emit(i)
-            qtbot.mouseMove(w.canvas.viewport(), w.canvas.mapFromScene(450.0, 300.0))
-            qtbot.mouseMove(w.canvas.viewport(), w.canvas.mapFromScene(100.0, 500.0))
-            qtbot.wait(50)
-            assert screen.contains(w.frameGeometry()), (w.edit_dock.tabs.tabText(i), w.frameGeometry())
-            assert w.minimumSizeHint().height() <= 768 and w.minimumSizeHint().width() <= 1366
-            status = w.statusBar()
-            assert status.isVisible() and w.rect().contains(status.geometry())
-        w.folder.dock.show()  # the filmstrip too
+    w = make_window(PANELS)
+    w.resize(1600, 1000)  # e.g. a size restored from a larger screen
+    qtbot.waitUntil(lambda: w.height() <= 768, timeout=TIMEOUT)
+    open_and_wait(qtbot, w, make_photo(tmp_path / "p.png", h=600, w=900))
+    screen = QRect(0, 0, 1366, 768)
+    for i in range(w.edit_dock.tabs.count()):
+        w.edit_dock.tabs.setCurrentIndex(i)
+        w.edit_dock.tabs.tabBarClicked.emit(i)
+        qtbot.mouseMove(w.canvas.viewport(), w.canvas.mapFromScene(450.0, 300.0))
+        qtbot.mouseMove(w.canvas.viewport(), w.canvas.mapFromScene(100.0, 500.0))
         qtbot.wait(50)
-        assert screen.contains(w.frameGeometry()) and w.rect().contains(w.statusBar().geometry())
-    finally:
-        w.shutdown()
+        assert screen.contains(w.frameGeometry()), (w.edit_dock.tabs.tabText(i), w.frameGeometry())
+        assert w.minimumSizeHint().height() <= 768 and w.minimumSizeHint().width() <= 1366
+        status = w.statusBar()
+        assert status.isVisible() and w.rect().contains(status.geometry())
+    w.folder.dock.show()  # the filmstrip too
+    qtbot.wait(50)
+    assert screen.contains(w.frameGeometry()) and w.rect().contains(w.statusBar().geometry())
 
 
-def test_a_new_photo_starts_with_default_settings_and_nothing_applied(qtbot, tmp_path, tiny_model_path, monkeypatch, dialogs):
-    w = make_window(qtbot, tmp_path, tiny_model_path, monkeypatch, [MagnifyPanel])
-    try:
-        open_and_wait(qtbot, w, make_photo(tmp_path / "a.png"))
-        panel = w.edit_dock.panels[0]
-        default = panel.amount.setting()
-        w.edit_dock.tabs.tabBarClicked.emit(0)
-        panel.amount.set_setting(6.0)
-        qtbot.waitUntil(lambda: w.context.preview is not None, timeout=TIMEOUT)  # the 6x preview shows
+def test_a_new_photo_starts_with_default_settings_and_nothing_applied(qtbot, make_window, tmp_path, monkeypatch):
+    w = make_window([MagnifyPanel])
+    open_and_wait(qtbot, w, make_photo(tmp_path / "a.png"))
+    panel = w.edit_dock.panels[0]
+    default = panel.amount.setting()
+    w.edit_dock.tabs.tabBarClicked.emit(0)
+    panel.amount.set_setting(6.0)
+    qtbot.waitUntil(lambda: w.context.preview is not None, timeout=TIMEOUT)  # the 6x preview shows
 
-        open_and_wait(qtbot, w, make_photo(tmp_path / "b.png", seed=2))
-        assert panel.amount.setting() == pytest.approx(default) and not panel.active
-        qtbot.wait(200)
-        assert w.context.preview is None and w.canvas.preview_item.pyramid is None  # the photo as it is
+    open_and_wait(qtbot, w, make_photo(tmp_path / "b.png", seed=2))
+    assert panel.amount.setting() == pytest.approx(default) and not panel.active
+    qtbot.wait(200)
+    assert w.context.preview is None and w.canvas.preview_item.pyramid is None  # the photo as it is
 
-        w.apply_settings(w.detection.settings, w.overlay.palette_name, keep_edit_settings=True)
-        panel.amount.set_setting(6.0)
-        open_and_wait(qtbot, w, make_photo(tmp_path / "c.png", seed=3))
-        assert panel.amount.setting() == pytest.approx(6.0, rel=0.02) and w.context.preview is None
+    w.apply_settings(w.detection.settings, w.overlay.palette_name, keep_edit_settings=True)
+    panel.amount.set_setting(6.0)
+    open_and_wait(qtbot, w, make_photo(tmp_path / "c.png", seed=3))
+    assert panel.amount.setting() == pytest.approx(6.0, rel=0.02) and w.context.preview is None
 
-        starts = []  # a panel's save dialog starts in the photo's folder, not the home folder
-        monkeypatch.setattr(QFileDialog, "getSaveFileName", lambda parent, title, start, filters: starts.append(start) or ("", ""))
-        panel.ask_save_path("Export", "_magnified.jpg", "JPEG (*.jpg)")
-        assert starts == [str(tmp_path / "c_magnified.jpg")]
-    finally:
-        w.shutdown()
+    starts = save_dialog_starts(monkeypatch)  # a panel's save dialog starts in the photo's folder, not home
+    panel.ask_save_path("Export", "_magnified.jpg", "JPEG (*.jpg)")
+    assert starts == [str(tmp_path / "c_magnified.jpg")]
 
 
-def test_compare_shows_the_original_photo(qtbot, tmp_path, tiny_model_path, monkeypatch, dialogs):
-    w = make_window(qtbot, tmp_path, tiny_model_path, monkeypatch, [MagnifyPanel])
-    try:
-        open_and_wait(qtbot, w, make_photo(tmp_path / "p.png"))
-        w.overlay.set_view_mode(ViewMode.PHOTO)
-        original = render_canvas(w).astype(int)
-        w.overlay.set_view_mode(ViewMode.OVERLAY)
-        w.overlay.set_opacity(0.9)
-        for i in range(3):
-            w.overlay.set_class_visible(i, True)
-        edit(w)
-        qtbot.waitUntil(lambda: not w._pyramid.running() and w.overlay.ready(), timeout=TIMEOUT)
-        assert np.abs(render_canvas(w) - original).mean() > 20  # tinted and inverted
+def test_compare_shows_the_original_photo(qtbot, make_window, tmp_path, monkeypatch):
+    w = make_window([MagnifyPanel])
+    open_and_wait(qtbot, w, make_photo(tmp_path / "p.png"))
+    w.overlay.set_view_mode(ViewMode.PHOTO)
+    original = render_canvas(w).astype(int)
+    w.overlay.set_view_mode(ViewMode.OVERLAY)
+    w.overlay.set_opacity(0.9)
+    for i in range(3):
+        w.overlay.set_class_visible(i, True)
+    edit(w)
+    qtbot.waitUntil(lambda: not w._pyramid.running() and w.overlay.ready(), timeout=TIMEOUT)
+    assert np.abs(render_canvas(w) - original).mean() > 20  # tinted and inverted
 
-        w.menus.compare_action.trigger()  # the \\ key
-        assert np.abs(render_canvas(w) - original).max() <= 2
-        w.menus.compare_action.trigger()
-        assert np.abs(render_canvas(w) - original).mean() > 20
+    w.menus.compare_action.trigger()  # the \\ key
+    assert np.abs(render_canvas(w) - original).max() <= 2
+    w.menus.compare_action.trigger()
+    assert np.abs(render_canvas(w) - original).mean() > 20
 
-        panel = w.edit_dock.panels[0]  # Magnify's "Hold to compare": the original, not the overlay
-        w.edit_dock.tabs.tabBarClicked.emit(0)
-        panel.compare.setEnabled(True)
-        qtbot.mousePress(panel.compare, Qt.MouseButton.LeftButton)
-        assert w.context.comparing and np.abs(render_canvas(w) - original).max() <= 2
-        qtbot.mouseRelease(panel.compare, Qt.MouseButton.LeftButton)
-        assert not w.context.comparing
-    finally:
-        w.shutdown()
+    panel = w.edit_dock.panels[0]  # Magnify's "Hold to compare": the original, not the overlay
+    w.edit_dock.tabs.tabBarClicked.emit(0)
+    panel.compare.setEnabled(True)
+    qtbot.mousePress(panel.compare, Qt.MouseButton.LeftButton)
+    assert w.context.comparing and np.abs(render_canvas(w) - original).max() <= 2
+    qtbot.mouseRelease(panel.compare, Qt.MouseButton.LeftButton)
+    assert not w.context.comparing
 
 
 def test_hatched_overlay_is_a_setting(qtbot, window, tmp_path):
