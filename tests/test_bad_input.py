@@ -240,9 +240,9 @@ def test_8_interrupts_exit_130_and_143(photo, tmp_path, tiny_model_path, capsys,
         monkeypatch.setattr(magnify_command, "run", interrupted)
         assert main(["magnify", str(photo), "-o", str(tmp_path / "o.png")]) == code
     # Start-up (building the parser imports every command module) is inside the handler too.
-    import blurstudio.cli as cli
+    import blurstudio.commands as commands
 
-    monkeypatch.setattr(cli, "build_parser", lambda: (_ for _ in ()).throw(KeyboardInterrupt()))
+    monkeypatch.setattr(commands, "build_parser", lambda: (_ for _ in ()).throw(KeyboardInterrupt()))
     assert main(["detect", str(photo)]) == 130
 
 
@@ -321,5 +321,8 @@ def test_json_into_a_closed_pipe_and_signals_end_without_a_traceback(tmp_path, t
             proc.send_signal(sig)
             _, err = proc.communicate(timeout=120)
             assert b"Traceback" not in err, err.decode()
-            assert proc.returncode in (0, code), (sig, delay, proc.returncode, err.decode())
+            # SIGTERM before main has installed its handler ends the process the default way,
+            # before it has done anything: that is fine too.
+            early = (-signal.SIGTERM,) if sig == signal.SIGTERM else ()
+            assert proc.returncode in (0, code, *early), (sig, delay, proc.returncode, err.decode())
     assert _temps(tmp_path) == []

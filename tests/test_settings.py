@@ -5,7 +5,7 @@ import dataclasses
 
 import pytest
 
-from blurstudio.cli import build_parser
+from blurstudio.commands import build_parser
 from blurstudio.edit.settings import DeblurSettings, MagnifySettings, SelectSettings
 from blurstudio.errors import InputError
 from blurstudio.gui.panels import EditorContext
