@@ -39,7 +39,7 @@ from trainer.validation import make_val_set
 
 ROOT = Path(__file__).resolve().parents[1]
 DATA = ROOT.parent / "shared" / "data"
-CONFIG = ROOT / "trainer" / "configs" / "compact_real.toml"
+CONFIG = ROOT / "trainer" / "configs" / "compact_stage6.toml"  # the same composites as stage 5 validated on
 
 
 def laplacian_blur_score(rgb: np.ndarray) -> np.ndarray:

@@ -318,3 +318,27 @@ def test_load_vgg19_encoder_errors(tmp_path):
 
 def test_blurnet_is_plain_module():
     assert isinstance(build_model(TINY_CONFIG), BlurNet)
+
+
+def test_a_split_ensemble_takes_where_from_the_first_and_which_blur_from_the_second(tmp_path):
+    from blurstudio.model import BlurNetEnsemble, load_model, save_model
+
+    torch.manual_seed(0)
+    where, which = build_model(TINY_CONFIG).eval(), build_model(TINY_CONFIG).eval()
+    split = BlurNetEnsemble([where, which], combine="split").eval()
+    x = torch.randn(1, 3, 32, 48)
+    with torch.no_grad():
+        got = [torch.softmax(o, 1) for o in split(x)]
+        pw, pt = [torch.softmax(o, 1) for o in where(x)], [torch.softmax(o, 1) for o in which(x)]
+    for g, a, b in zip(got, pw, pt):
+        assert torch.allclose(g.sum(1), torch.ones_like(g.sum(1)), atol=1e-5)
+        assert torch.allclose(g[:, 0], a[:, 0], atol=1e-5)  # where the blur is: the first member's
+        ratio = b[:, 1] / (b[:, 1] + b[:, 2])  # which blur: the second member's motion : defocus
+        assert torch.allclose(g[:, 1] / (g[:, 1] + g[:, 2]), ratio, atol=1e-4)
+    save_model(split, tmp_path / "split.pt", {"name": "split"})
+    loaded, card = load_model(tmp_path / "split.pt")
+    assert card["architecture"]["combine"] == "split" and loaded.combine == "split"
+    with pytest.raises(ValueError, match="exactly 2 members"):
+        BlurNetEnsemble([where, which, where], combine="split")
+    with pytest.raises(ValueError, match="combine must be one of"):
+        BlurNetEnsemble([where, which], combine="max")

@@ -82,4 +82,4 @@ def test_the_bundled_recipe_chains_real_configs():
         else:
             assert set(step.members) <= exports
         exports.add(str(step.export()))
-    assert steps[-1].config.endswith("compact_real.toml")
+    assert steps[-2].config.endswith("compact_stage6.toml") and steps[-1].combine == "split"

@@ -700,29 +700,38 @@ def test_init_weights_must_exist_and_fit_the_model(tmp_path, tiny_model_path):
 
 
 def test_bundled_weights_record_the_shipped_recipe():
-    # The README's recipe reproduces the bundled weights only if the card records the shipped configs.
+    # `python -m trainer.recipe compact` reproduces the bundled weights only if the card records the shipped configs.
     from trainer.export import WORKING_KEYS
+    from trainer.recipe import RECIPES
 
     root = Path(__file__).resolve().parents[1]
     card = json.loads((root / "resources" / "weights" / "compact.json").read_text())
+    names = ("compact_stage1", "compact_stage2", "compact_stage3", "compact_stage4", "compact_stage5", "compact_stage6")
     stages = []
-    for name in ("compact_stage1", "compact_stage2", "compact_stage3", "compact_stage4", "compact_stage5"):
+    for name in names:
         with open(root / "trainer" / "configs" / f"{name}.toml", "rb") as f:
             stages.append(tomllib.load(f))
     # Each stage starts from the previous stage's export.
     for earlier, later in zip(stages, stages[1:]):
         assert later["model"]["init"] == earlier["export"]["path"]
-    # The bundled weights are stage 5, trained by its config from stage 4 and taught by it ...
-    training, last = card["training"], stages[-1]
-    assert training["command"] == "python -m trainer.train --config trainer/configs/compact_stage5.toml"
-    for section in ("model", "data", "synth", "train"):
-        assert training["config"].get(section) == last.get(section), section
-    for key in WORKING_KEYS:
-        assert card[key] == last["export"][key], key
-    assert training["init"]["weights"] == training["teacher"]["weights"] == stages[3]["export"]["path"]
-    assert training["data_sources"]["exclude"] == ["trainer/configs/blurry_photos.txt"]
-    # The list has not changed since: a photo added to or taken off it calls for a new stage 5.
-    assert training["excluded_photos"] == sorted(read_exclusion_list(root / "trainer" / "configs" / "blurry_photos.txt"))
+    # The bundled weights are the recipe's last step: stage 6 says where the blur is, stage 5 which.
+    last = RECIPES["compact"][-1]
+    assert card["architecture"]["combine"] == "split" and last.combine == "split"
+    assert list(last.members) == [stages[5]["export"]["path"], stages[4]["export"]["path"]]
+    assert card["training"]["command"] == (f"python -m trainer.export --members {' '.join(last.members)} "
+                                           f"--combine split --out {last.out}")
+    for record, name, stage in zip(card["training"]["members"], names[5:3:-1], stages[5:3:-1]):
+        assert record["command"] == f"python -m trainer.train --config trainer/configs/{name}.toml"
+        for section in ("model", "data", "synth", "train"):
+            assert record["config"].get(section) == stage.get(section), (name, section)
+        for key in WORKING_KEYS:
+            assert card[key] == stage["export"][key], key
+        assert record["init"]["weights"] == record["teacher"]["weights"] == stage["model"]["init"]
+        assert record["data_sources"]["exclude"] == ["trainer/configs/blurry_photos.txt"]
+        # The list has not changed since: a photo added to or taken off it calls for new stages.
+        assert record["excluded_photos"] == sorted(read_exclusion_list(root / "trainer" / "configs" / "blurry_photos.txt"))
+    # Stage 6 mixed in the real photos, stage 5 did not.
+    assert card["training"]["members"][0]["real_per_batch"] == stages[5]["data"]["real_per_batch"] > 0
     # ... stage 4 was taught by the average of stages 2 and 3, exported where its config's comment says.
     comment = (root / "trainer" / "configs" / "compact_stage4.toml").read_text()
     members = (f"--members {stages[1]['export']['path']} \\\n#       {stages[2]['export']['path']} "

@@ -59,10 +59,11 @@ def export_checkpoint(checkpoint: str | Path, dest: str | Path, val: list | None
 WORKING_KEYS = ("working_max_side", "working_scales", "working_flip")
 
 
-def export_ensemble(members: list[str | Path], dest: str | Path) -> dict:
-    """Write `dest` (.pt) and its card: the ensemble of exported weights `members`, each verified
-    against its card. The card keeps each member's training record; validation metrics are those
-    of the ensemble on the first member's synthetic validation set."""
+def export_ensemble(members: list[str | Path], dest: str | Path, combine: str = "mean") -> dict:
+    """Write `dest` (.pt) and its card: the ensemble of exported weights `members` (combined as
+    BlurNetEnsemble's `combine` says), each verified against its card. The card keeps each
+    member's training record; validation metrics are those of the ensemble on the first member's
+    validation sets."""
     if len(members) < 2:
         raise ValueError("an ensemble needs at least 2 member weights")
     if any(Path(m).resolve() == Path(dest).resolve() for m in members):
@@ -81,7 +82,7 @@ def export_ensemble(members: list[str | Path], dest: str | Path) -> dict:
     first = cards[0].get("training", {}).get("config")
     if not first:
         raise ValueError(f"{members[0]}'s card records no training config to build the validation set from")
-    model = BlurNetEnsemble(nets).eval()
+    model = BlurNetEnsemble(nets, combine).eval()
     metrics = val_metrics(model, RunConfig.from_table(first))
     records = [{"weights": str(m), "sha256": c["sha256"], **c.get("training", {}),
                 "synthetic_val": c.get("metrics", {}).get("synthetic_val")} for m, c in zip(members, cards)]
@@ -89,12 +90,15 @@ def export_ensemble(members: list[str | Path], dest: str | Path) -> dict:
     card = {
         "name": Path(dest).stem,
         "preset": presets.pop() if len(presets) == 1 else "custom",
-        "description": f"{len(members)} networks ({', '.join(Path(m).stem for m in members)}) whose class "
-                       "probabilities the detector averages",
+        "description": (f"{len(members)} networks ({', '.join(Path(m).stem for m in members)}) whose class "
+                        "probabilities the detector averages") if combine == "mean" else
+                       (f"{Path(members[0]).stem} says where the photo is blurred, {Path(members[1]).stem} "
+                        "which blur (motion or defocus)"),
         **{key: cards[0].get(key) for key in WORKING_KEYS},
         "training": {
             "members": records,
-            "command": f"python -m trainer.export --members {' '.join(str(m) for m in members)} --out {dest}",
+            "command": f"python -m trainer.export --members {' '.join(str(m) for m in members)} "
+                       + (f"--combine {combine} " if combine != "mean" else "") + f"--out {dest}",
         },
         "metrics": metrics,
     }
@@ -106,6 +110,9 @@ def main(argv: list[str] | None = None) -> int:
     src = ap.add_mutually_exclusive_group(required=True)
     src.add_argument("--checkpoint", help="a training checkpoint (runs/NAME/last.pt)")
     src.add_argument("--members", nargs="+", metavar="WEIGHTS", help="2 or more exported .pt files to average")
+    ap.add_argument("--combine", choices=("mean", "split"), default="mean",
+                    help="mean: average the members' probabilities; split: the first says where the blur is, "
+                    "the second which blur (default: mean)")
     ap.add_argument("--out", required=True, help="destination .pt (a .json card is written beside it)")
     args = ap.parse_args(argv)
     if not args.out.endswith(".pt"):
@@ -114,7 +121,7 @@ def main(argv: list[str] | None = None) -> int:
         ap.error(f"--checkpoint {args.checkpoint} does not exist")
     try:
         if args.members:
-            card = export_ensemble(args.members, args.out)
+            card = export_ensemble(args.members, args.out, args.combine)
             what = f"ensemble of {len(args.members)}"
         else:
             card = export_checkpoint(args.checkpoint, args.out)

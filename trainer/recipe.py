@@ -55,12 +55,13 @@ class Ensemble:
 
     members: tuple[str, ...]
     out: str
+    combine: str = "mean"  # BlurNetEnsemble's: mean, or split (where the blur is, which blur)
 
     def export(self) -> Path:
         return Path(self.out)
 
     def run(self) -> None:
-        export_ensemble(list(self.members), self.out)
+        export_ensemble(list(self.members), self.out, self.combine)
 
 
 RECIPES: dict[str, tuple[Train | Ensemble, ...]] = {
@@ -73,7 +74,11 @@ RECIPES: dict[str, tuple[Train | Ensemble, ...]] = {
                  "runs/compact_pair/compact_pair.pt"),
         Train("trainer/configs/compact_stage4.toml"),
         Train("trainer/configs/compact_stage5.toml"),
-        Train("trainer/configs/compact_real.toml"),
+        Train("trainer/configs/compact_stage6.toml"),
+        # Stage 6 says where the photo is blurred, stage 5 which blur: stage 6 learnt the real
+        # photos' defocus, all defocus, at some cost to motion (see docs/training.md).
+        Ensemble(("runs/compact_stage6/compact_stage6.pt", "runs/compact_stage5/compact_stage5.pt"),
+                 "runs/compact/compact.pt", combine="split"),
     ),
 }
 

@@ -157,25 +157,44 @@ class BlurNet(nn.Module):
         return outs
 
 
-class BlurNetEnsemble(nn.Module):
-    """Several BlurNets run on the same input, their class probabilities averaged at each scale.
+COMBINE = ("mean", "split")
 
-    forward(x) returns, like BlurNet, 4 tensors finest last; each is the log of the mean
-    probability, so a softmax over it gives the averaged probabilities back. Members trained
-    differently make different mistakes (see docs/training_trials.md for the bundled pair).
+
+class BlurNetEnsemble(nn.Module):
+    """Several BlurNets run on the same input, their class probabilities combined at each scale.
+
+    combine "mean": the probabilities averaged (members trained differently make different
+    mistakes; see docs/training_trials.md). combine "split" (two members): the first decides
+    sharp against blurred, the second which blur: p(sharp) = first's, p(motion) and p(defocus) =
+    (1 - first's p(sharp)) shared as the second's motion : defocus. The bundled `compact` is such a
+    pair: a network taught on real photos, whose real photos are all defocus, for where the blur
+    is, and its predecessor, which kept telling motion from defocus, for which blur it is.
+    forward(x) returns, like BlurNet, 4 tensors finest last; each is the log of the combined
+    probability, so a softmax over it gives the probabilities back.
     """
 
-    def __init__(self, members: list[BlurNet]) -> None:
+    def __init__(self, members: list[BlurNet], combine: str = "mean") -> None:
         super().__init__()
         if len(members) < 2:
             raise ValueError("an ensemble needs at least 2 members")
+        if combine not in COMBINE:
+            raise ValueError(f"combine must be one of {COMBINE}, got {combine!r}")
+        if combine == "split" and len(members) != 2:
+            raise ValueError("a split ensemble has exactly 2 members (where the blur is, which blur)")
         self.members = nn.ModuleList(members)
+        self.combine = combine
 
     def forward(self, x: torch.Tensor) -> list[torch.Tensor]:
-        outs = [m(x) for m in self.members]
-        mean = [sum(torch.softmax(o[i].float(), 1) for o in outs) / len(outs) for i in range(4)]
+        outs = [[torch.softmax(o.float(), 1) for o in m(x)] for m in self.members]
+        if self.combine == "mean":
+            probs = [sum(o[i] for o in outs) / len(outs) for i in range(4)]
+        else:
+            probs = []
+            for where, which in zip(*outs):
+                share = which[:, 1:] / which[:, 1:].sum(1, keepdim=True).clamp_min(1e-12)
+                probs.append(torch.cat([where[:, :1], (1 - where[:, :1]) * share], 1))
         # clamp: a probability that underflowed to 0 would give -inf
-        return [p.clamp_min(1e-30).log().to(x.dtype) for p in mean]
+        return [p.clamp_min(1e-30).log().to(x.dtype) for p in probs]
 
 
 def build_model(preset_or_config: str | BlurNetConfig | dict = "compact") -> BlurNet:

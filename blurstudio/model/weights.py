@@ -34,7 +34,8 @@ def sha256_of(path: Path) -> str:
 def architecture_of(model: BlurNet | BlurNetEnsemble) -> dict:
     """The card's "architecture" entry for a model."""
     if isinstance(model, BlurNetEnsemble):
-        return {"members": [m.config.to_dict() for m in model.members]}
+        arch = {"members": [m.config.to_dict() for m in model.members]}
+        return arch if model.combine == "mean" else {**arch, "combine": model.combine}
     return model.config.to_dict()
 
 
@@ -43,11 +44,11 @@ def model_from_architecture(arch: dict) -> BlurNet | BlurNetEnsemble:
     if not isinstance(arch, dict):
         raise TypeError(f"expected a table, got {type(arch).__name__}")
     if "members" in arch:
-        if set(arch) != {"members"} or not isinstance(arch["members"], list):
-            raise ValueError("an ensemble's architecture is {'members': [config, ...]} and nothing else")
+        if not set(arch) <= {"members", "combine"} or not isinstance(arch["members"], list):
+            raise ValueError("an ensemble's architecture is {'members': [config, ...], 'combine': ...} and nothing else")
         if not all(isinstance(m, dict) for m in arch["members"]):
             raise TypeError("each ensemble member's architecture must be a table")
-        return BlurNetEnsemble([build_model(m) for m in arch["members"]])
+        return BlurNetEnsemble([build_model(m) for m in arch["members"]], arch.get("combine", "mean"))
     return build_model(arch)
 
 
