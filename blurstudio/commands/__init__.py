@@ -81,7 +81,13 @@ def run(argv: list[str] | None = None) -> int:
         if getattr(args, "func", None) is None:
             parser.print_help(sys.stderr)
             return 2
-        code = int(args.func(args))
+        from .common import CommandFailed
+
+        try:
+            code = int(args.func(args))
+        except CommandFailed as e:  # the one way a command reports that it cannot go on
+            print(f"blurstudio {args.command}: {e.message}", file=sys.stderr)
+            code = e.code
         sys.stdout.flush()  # a closed pipe shows here, inside the handler below
         return code
     except Terminated:

@@ -80,7 +80,8 @@ def collect_inputs(inputs: list[str], recursive: bool = False) -> tuple[list[Pat
 
 
 class CommandFailed(Exception):
-    """A subcommand cannot go on: `message` for stderr, `code` the exit status (1 input, 2 usage)."""
+    """A subcommand cannot go on: `message` for stderr, `code` the exit status (1 input, 2 usage).
+    Raised anywhere in a command; `blurstudio.commands.run` prints it as `blurstudio COMMAND: message`."""
 
     def __init__(self, message: str, code: int = 1) -> None:
         super().__init__(message)
@@ -248,10 +249,18 @@ def add_edit_options(parser: argparse.ArgumentParser, outputs: str, quality: boo
         parser.add_argument("--quality", type=number_in_range(1, 100, integer=True), default=95,
                             help="JPEG quality (default: 95)")
     parser.add_argument("--overwrite", action="store_true", help=f"replace {outputs} if they exist")
+    add_detector_options(parser)
+
+
+def add_detector_options(parser: argparse.ArgumentParser, max_side: bool = False) -> None:
+    """--model and --device (and, for the batch commands, --max-side): what load_detector reads."""
     parser.add_argument("--model", default="compact", metavar="NAME|PATH",
                         help="bundled model name or .pt file (default: compact)")
     parser.add_argument("--device", default="auto", choices=("auto", "cpu", "cuda", "mps"),
                         help="default: auto (CUDA, MPS, then CPU)")
+    if max_side:
+        parser.add_argument("--max-side", type=number_in_range(16, 1 << 16, integer=True), metavar="N",
+                            help="long side of the working resolution (default: the model's)")
 
 
 @dataclass

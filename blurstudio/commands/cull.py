@@ -8,8 +8,7 @@ import sys
 import time
 from pathlib import Path
 
-from .common import CommandFailed, batch_photos, load_detector, output_folder, progress_bar
-from .detect import positive_int
+from .common import CommandFailed, add_detector_options, batch_photos, load_detector, output_folder, progress_bar
 
 EXAMPLES = """\
 Verdicts: sharp, shallow focus (a sharp subject, the rest defocused: intended), subject motion,
@@ -36,9 +35,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("inputs", nargs="+", metavar="SHOOT", help="photo files, folders or glob patterns")
     p.add_argument("-o", "--outdir", type=Path, required=True, help="report folder (created if needed)")
     p.add_argument("-r", "--recursive", action="store_true", help="include photos in subfolders of folder inputs")
-    p.add_argument("--model", default="compact", metavar="NAME|PATH", help="bundled model name or .pt file (default: compact)")
-    p.add_argument("--device", default="auto", choices=("auto", "cpu", "cuda", "mps"), help="default: auto (CUDA, MPS, then CPU)")
-    p.add_argument("--max-side", type=positive_int, metavar="N", help="long side of the working resolution (default: the model's)")
+    add_detector_options(p, max_side=True)
     p.add_argument("--workers", type=int, default=min(4, os.cpu_count() or 1), metavar="N",
                    help="processes decoding photos and drawing overlays (default: min(4, CPUs); 0: none)")
     p.add_argument("--xmp", action="store_true", help="write or merge XMP sidecars (rating, colour label, keywords)")
@@ -57,14 +54,10 @@ def run(args: argparse.Namespace) -> int:
     if args.workers < 0:
         print("blurstudio cull: --workers must be 0 or more", file=sys.stderr)
         return 2
-    try:  # the report's own thumbnails and overlays are never photos of the shoot
-        if out.exists() and not out.is_dir():  # a usage error comes before "nothing to do"
-            raise CommandFailed(f"{out}: exists and is not a folder", 2)
-        photos, failures = batch_photos(args, skip_folder=out)
-        output_folder(out, "report folder")
-    except CommandFailed as e:
-        print(f"blurstudio cull: {e.message}", file=sys.stderr)
-        return e.code
+    if out.exists() and not out.is_dir():  # a usage error comes before "nothing to do"
+        raise CommandFailed(f"{out}: exists and is not a folder", 2)
+    photos, failures = batch_photos(args, skip_folder=out)  # the report's own pictures are not photos
+    output_folder(out, "report folder")
 
     # Imported only now: torch takes seconds to load, and a mistake above is reported at once.
     from ..cull import CullConfig, decide
@@ -73,11 +66,7 @@ def run(args: argparse.Namespace) -> int:
     from ..report import photo_record, report_meta, write_report
     from ..sidecar import write_sidecar
 
-    try:
-        detector = load_detector(args)
-    except CommandFailed as e:
-        print(f"blurstudio cull: {e.message}", file=sys.stderr)
-        return e.code
+    detector = load_detector(args)
     model_sha = str(detector.card.get("sha256") or detector.model_name)
     settings = Settings(model_sha, detector.max_side, detector.scales, detector.flip)
     config = CullConfig()

@@ -9,7 +9,7 @@ import sys
 import time
 from pathlib import Path
 
-from .common import CommandFailed, batch_photos, load_detector, output_folder, progress_bar
+from .common import add_detector_options, batch_photos, load_detector, output_folder, progress_bar
 
 EXAMPLES = """\
 For each photo S it writes S_labels.png (0 sharp, 100 motion, 200 defocus), S_blur.png
@@ -25,16 +25,6 @@ examples:
 """
 
 
-def positive_int(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"not a whole number: {text!r}") from None
-    if value < 16:
-        raise argparse.ArgumentTypeError(f"must be at least 16, got {value}")
-    return value
-
-
 def register(subparsers: argparse._SubParsersAction) -> None:
     p = subparsers.add_parser(
         "detect",
@@ -46,22 +36,16 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("inputs", nargs="+", metavar="INPUT", help="photo files, folders or glob patterns")
     p.add_argument("-o", "--outdir", type=Path, help="folder for the masks (created if needed; default: next to each photo)")
     p.add_argument("-r", "--recursive", action="store_true", help="include photos in subfolders of folder inputs")
-    p.add_argument("--model", default="compact", metavar="NAME|PATH", help="bundled model name or .pt file (default: compact)")
-    p.add_argument("--device", default="auto", choices=("auto", "cpu", "cuda", "mps"), help="default: auto (CUDA, MPS, then CPU)")
-    p.add_argument("--max-side", type=positive_int, metavar="N", help="long side of the working resolution (default: the model's)")
+    add_detector_options(p, max_side=True)
     p.add_argument("--probs", action="store_true", help="also write S_probs.npy (float16 probabilities)")
     p.add_argument("--json", action="store_true", help="print per-photo class fractions and timings as JSON")
     p.set_defaults(func=run)
 
 
 def run(args: argparse.Namespace) -> int:
-    try:
-        if args.outdir is not None:
-            output_folder(args.outdir, "output folder")
-        photos, failures = batch_photos(args)
-    except CommandFailed as e:
-        print(f"blurstudio detect: {e.message}", file=sys.stderr)
-        return e.code
+    if args.outdir is not None:
+        output_folder(args.outdir, "output folder")
+    photos, failures = batch_photos(args)
 
     # Imported only now: torch takes seconds to load, and a mistake above is reported at once.
     from tqdm import tqdm
@@ -69,11 +53,7 @@ def run(args: argparse.Namespace) -> int:
     from ..export import export_masks
     from ..images import ImageError, read_image
 
-    try:
-        detector = load_detector(args)
-    except CommandFailed as e:
-        print(f"blurstudio detect: {e.message}", file=sys.stderr)
-        return e.code
+    detector = load_detector(args)
 
     protect = list(photos)  # never write over any input of this batch, nor the weights
     if "/" in args.model or os.sep in args.model or args.model.endswith(".pt"):
