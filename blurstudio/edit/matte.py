@@ -6,6 +6,8 @@ pymatting is imported lazily (its first import compiles numba kernels).
 
 from __future__ import annotations
 
+import threading
+
 import cv2
 import numpy as np
 
@@ -13,6 +15,12 @@ from ..errors import InputError
 from ..ops.photo import check_photo
 from ..ops.resample import STRIP_PIXELS, resize_rows, scaled_size, strip_rows
 from .scribbles import SCRIBBLE_COLOURS, check_scribbles
+
+# pymatting's import and its kernels' first calls compile numba code. Two threads doing that at once
+# can deadlock (one holds importlib's module lock and waits for numba's compiler lock, the other the
+# reverse: seen with the selection's warm-up and a solve started together on a fresh install), so
+# every use of pymatting holds this lock.
+PYMATTING = threading.Lock()
 
 PREVIEW_MODES = ("overlay", "black", "white", "checkerboard", "alpha")
 FOREGROUND_PIXELS = 1_000_000  # the multilevel foreground estimate runs at about this size
@@ -31,20 +39,24 @@ def estimate_foreground(
     resolution, where alpha is fractional, F comes from the compositing equation I = aF + (1 - a)B
     with the upsampled (smooth) B, which keeps the photo's fine detail; where alpha is 1, F = I.
     The composite's error aF - aF_true = (1 - a)(B_true - B) stays bounded as alpha goes to 0."""
-    import pymatting  # lazily: the first import compiles numba kernels
-
     photo = check_photo(photo)
     alpha = _check_alpha(alpha, photo.shape[:2])
     H, W = alpha.shape
     (h, w), _ = scaled_size((H, W), working_pixels)
     if (h, w) == (H, W):
         image = photo.astype(np.float32) * np.float32(1.0 / 255.0)
-        fg = pymatting.estimate_foreground_ml(image, np.clip(alpha, 0, 1).astype(np.float32))
+        with PYMATTING:
+            import pymatting  # lazily: the first import compiles numba kernels
+
+            fg = pymatting.estimate_foreground_ml(image, np.clip(alpha, 0, 1).astype(np.float32))
         fg8 = np.clip(fg * 255.0 + 0.5, 0, 255).astype(np.uint8)
         return np.where((alpha >= 1.0)[..., None], photo, fg8)  # fully selected pixels keep their colour
     small = cv2.resize(photo, (w, h), interpolation=cv2.INTER_AREA).astype(np.float32) * np.float32(1.0 / 255.0)
     alpha_small = np.clip(cv2.resize(alpha, (w, h), interpolation=cv2.INTER_AREA), 0, 1).astype(np.float32)
-    fg_small, bg_small = pymatting.estimate_foreground_ml(small, alpha_small, return_background=True)
+    with PYMATTING:
+        import pymatting
+
+        fg_small, bg_small = pymatting.estimate_foreground_ml(small, alpha_small, return_background=True)
     fb_small = np.ascontiguousarray(np.dstack([fg_small, bg_small]).astype(np.float32))  # (h, w, 6)
     out = photo.copy()
     soft_rows = np.nonzero(((alpha > 0.0) & (alpha < 1.0)).any(axis=1))[0]

@@ -32,6 +32,7 @@ from ..blurmap import CLASS_NAMES, SHARP, BlurMap
 from ..errors import Cancelled, InputError
 from ..ops.guided import colour_guided_coefficients
 from ..ops.photo import check_photo, check_probs
+from .matte import PYMATTING
 from ..ops.resample import STRIP_PIXELS, resize_rows, scaled_size, strip_rows
 from ..progress import Cancel, Progress, Reporter
 from .scribbles import (
@@ -83,7 +84,8 @@ class Selection:
 def warm_up() -> None:
     """Import pymatting (loads, or on a fresh install compiles, its numba kernels: seconds to a minute).
     Call it early in a background thread so that the first selection does not wait for it."""
-    import pymatting  # noqa: F401
+    with PYMATTING:
+        import pymatting  # noqa: F401
 
 
 # --- 1. target probability ---------------------------------------------------------------
@@ -186,22 +188,23 @@ def estimate_alpha(image: np.ndarray, trimap: np.ndarray, solver: str = "cf", ma
 
 
 def _run_solver(image: np.ndarray, trimap: np.ndarray, solver: str) -> np.ndarray:
-    import pymatting  # lazily: the first import compiles numba kernels
+    with PYMATTING:
+        import pymatting  # lazily: the first import compiles numba kernels
 
-    fn = getattr(pymatting, f"estimate_alpha_{solver}")
-    if solver == "sm":  # shared matting (no linear system) wants float32 and C-contiguous arrays
-        result = fn(np.ascontiguousarray(image, np.float32), np.ascontiguousarray(trimap, np.float32))
-    else:
-        image64, trimap64 = np.ascontiguousarray(image, np.float64), np.ascontiguousarray(trimap, np.float64)
-        kwargs = {"cg_kwargs": dict(CG_KWARGS)}
-        if solver == "cf":
-            # The matting Laplacian is nearly singular: pymatting's incomplete Cholesky first fails
-            # without a diagonal shift (and prints a warning). Starting at a small shift saves ~40%.
-            kwargs["preconditioner"] = lambda A: pymatting.ichol(A, shifts=ICHOL_SHIFTS)
-            kwargs["laplacian_kwargs"] = {"epsilon": CF_EPSILON}
-        result = fn(image64, trimap64, **kwargs)
-    result = np.nan_to_num(np.asarray(result, np.float32), nan=0.5)
-    return np.clip(result, 0.0, 1.0)
+        fn = getattr(pymatting, f"estimate_alpha_{solver}")
+        if solver == "sm":  # shared matting (no linear system) wants float32 and C-contiguous arrays
+            result = fn(np.ascontiguousarray(image, np.float32), np.ascontiguousarray(trimap, np.float32))
+        else:
+            image64, trimap64 = np.ascontiguousarray(image, np.float64), np.ascontiguousarray(trimap, np.float64)
+            kwargs = {"cg_kwargs": dict(CG_KWARGS)}
+            if solver == "cf":
+                # The matting Laplacian is nearly singular: pymatting's incomplete Cholesky first fails
+                # without a diagonal shift (and prints a warning). Starting at a small shift saves ~40%.
+                kwargs["preconditioner"] = lambda A: pymatting.ichol(A, shifts=ICHOL_SHIFTS)
+                kwargs["laplacian_kwargs"] = {"epsilon": CF_EPSILON}
+            result = fn(image64, trimap64, **kwargs)
+        result = np.nan_to_num(np.asarray(result, np.float32), nan=0.5)
+        return np.clip(result, 0.0, 1.0)
 
 
 # --- 5. guided upsampling ----------------------------------------------------------------
