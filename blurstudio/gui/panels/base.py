@@ -129,6 +129,8 @@ class EditPanel(QWidget):
         self.export_folder: str | None = None  # where the panel last saved; before that, the photo's folder
         self.status = QLabel()  # the panel's state in a line or two; put it in your layout
         self.status.setWordWrap(True)
+        self._prep_job: WorkerJob | None = None  # see prepare_session
+        self._prep_generation = 0  # grows with every change of the inputs: older preparations are dropped
 
     # --- lifecycle ------------------------------------------------------------------------------
     def activate(self) -> None:
@@ -204,6 +206,34 @@ class EditPanel(QWidget):
             cancel.set()
         if job is not None:
             job.discard()
+
+    # --- a session prepared once per inputs (Magnifier, Deblurrer): the newest inputs win ---------
+    def drop_preparation(self) -> None:
+        """The inputs changed: a session being prepared is for the old ones; forget it."""
+        self._prep_generation += 1
+        if self._prep_job is not None:
+            self._prep_job.discard()
+            self._prep_job = None
+
+    def ensure_session(self, session: Any, use: Callable[[], None], status: str, fn: Callable[..., Any], *args: Any,
+                       on_ready: Callable[[Any], None], on_error: Callable[[BaseException], None], **kwargs: Any) -> None:
+        """With the inputs there: `use()` the panel's `session` if it is prepared, else build it as
+        `fn(*args, **kwargs)` in a worker (unless that is on its way); `on_ready(session)` runs on the
+        GUI thread only if the inputs have not changed meanwhile."""
+        if not self.inputs_ready():
+            self._update_enabled()
+            return
+        if session is not None:
+            use()
+            return
+        if self._prep_job is not None and self._prep_job.running:
+            return  # a preparation of these inputs is on its way (a change of them drops it)
+        self.status.setText(status)
+        generation = self._prep_generation
+        self._prep_job = self.context.run_in_worker(
+            fn, *args, **kwargs, on_error=on_error,
+            on_result=lambda session: on_ready(session) if generation == self._prep_generation else None,
+        )
 
     def report_failure(self, title: str, error: BaseException) -> None:
         """A job failed: clear the status, re-enable the controls and show the error to the user."""

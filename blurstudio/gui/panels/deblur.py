@@ -120,8 +120,6 @@ class DeblurPanel(EditPanel):
         self.deblurrer: Deblurrer | None = None  # of the current photo, blur map and region choice
         self.loupe_centre: tuple[float, float] | None = None
         self.loupe_images: tuple[np.ndarray, np.ndarray] | None = None  # (before, after), for tests
-        self._inputs_generation = 0  # grows with every change of those inputs: older estimates are dropped
-        self._estimate_job: WorkerJob | None = None
         self._loupe_job: WorkerJob | None = None
         self._loupe_cancel: threading.Event | None = None
         self._canvas_job: WorkerJob | None = None
@@ -288,11 +286,8 @@ class DeblurPanel(EditPanel):
         self.deblurrer = None
         self._canvas_image = None
         self.show_before.setChecked(False)
-        self._inputs_generation += 1
+        self.drop_preparation()
         self._cancel_previews()
-        if self._estimate_job is not None:
-            self._estimate_job.discard()
-            self._estimate_job = None
         self._show_kernels({})
         self._update_enabled()
         if self.active:
@@ -300,25 +295,11 @@ class DeblurPanel(EditPanel):
 
     def _ensure_kernels(self) -> None:
         ctx = self.context
-        if not self.inputs_ready():
-            self._update_enabled()
-            return
-        if self.deblurrer is not None:
-            self._schedule_previews()
-            return
-        if self._estimate_job is not None and self._estimate_job.running:
-            return  # an estimate of these inputs is on its way (a change of them discards the job)
-        self.status.setText("Estimating the blur kernels…")
-        generation = self._inputs_generation
-        self._estimate_job = ctx.run_in_worker(
-            _prepare, ctx.photo, ctx.blurmap, self.region.currentData(),
-            on_result=lambda result, generation=generation: self._kernels_ready(result, generation),
-            on_error=self._failed,
-        )
+        self.ensure_session(self.deblurrer, self._schedule_previews, "Estimating the blur kernels…", _prepare,
+                            ctx.photo, ctx.blurmap, self.region.currentData(), on_ready=self._kernels_ready,
+                            on_error=self._failed)
 
-    def _kernels_ready(self, result: tuple[Deblurrer, tuple[int, int]], generation: int) -> None:
-        if generation != self._inputs_generation:
-            return  # inputs changed meanwhile; a new estimate is on its way
+    def _kernels_ready(self, result: tuple[Deblurrer, tuple[int, int]]) -> None:
         self.deblurrer, most_blurred = result
         self._show_estimates(keep_manual=True)  # a new photo resets them (reset_settings, _photo_opened)
         self._update_labels()

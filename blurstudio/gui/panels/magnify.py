@@ -46,8 +46,6 @@ class MagnifyPanel(EditPanel):
     def __init__(self, context: EditorContext, parent: QWidget | None = None) -> None:
         super().__init__(context, parent)
         self.magnifier: Magnifier | None = None  # of the current photo, blur map and subject
-        self._inputs_generation = 0  # grows with every change of those inputs: older estimates are dropped
-        self._prepare_job: WorkerJob | None = None
         self._preview_job: WorkerJob | None = None
         self._preview_cancel: threading.Event | None = None
 
@@ -156,37 +154,20 @@ class MagnifyPanel(EditPanel):
     def _inputs_changed(self) -> None:
         """Photo, blur map, subject or motion choice changed: the estimate must be redone."""
         self.magnifier = None
-        self._inputs_generation += 1
+        self.drop_preparation()
         self._cancel_preview()
-        if self._prepare_job is not None:
-            self._prepare_job.discard()
-            self._prepare_job = None
         self._update_enabled()
         if self.active:
             self._ensure_magnifier()
 
     def _ensure_magnifier(self) -> None:
         ctx = self.context
-        if not self.inputs_ready():
-            self._update_enabled()
-            return
-        if self.magnifier is not None:
-            self._schedule_preview()
-            return
-        if self._prepare_job is not None and self._prepare_job.running:
-            return  # an estimate of these inputs is on its way (a change of them discards the job)
         selection = ctx.selection if self.protect.isChecked() else None
-        self.status.setText("Estimating the existing blur…")
-        generation = self._inputs_generation
-        self._prepare_job = ctx.run_in_worker(
-            Magnifier, ctx.photo, ctx.blurmap, selection=selection, include_motion=self.motion.isChecked(),
-            on_result=lambda m, generation=generation: self._magnifier_ready(m, generation),
-            on_error=self._failed,
-        )
+        self.ensure_session(self.magnifier, self._schedule_preview, "Estimating the existing blur…", Magnifier,
+                            ctx.photo, ctx.blurmap, selection=selection, include_motion=self.motion.isChecked(),
+                            on_ready=self._magnifier_ready, on_error=self._failed)
 
-    def _magnifier_ready(self, magnifier: Magnifier, generation: int) -> None:
-        if generation != self._inputs_generation:
-            return  # inputs changed meanwhile; a new estimate is on its way
+    def _magnifier_ready(self, magnifier: Magnifier) -> None:
         self.magnifier = magnifier
         top = magnifier.blur_radius_top
         self.legend.setText(f"Blur amount: black = sharp … yellow ≈ {top:.1f} px radius (full resolution)")
