@@ -33,3 +33,24 @@ def tiny_model_path(tmp_path_factory) -> Path:
     path = tmp_path_factory.mktemp("weights") / "tiny.pt"
     save_model(model, path, {"name": "tiny", "training": {"data": "none (random weights for tests)"}})
     return path
+
+
+@pytest.fixture(scope="session", autouse=True)
+def compiled_matting():
+    """pymatting compiles its numba kernels on first use: about a minute on a fresh install (numba
+    caches them after that). Done once here, before the GUI tests, whose waits would otherwise run
+    out while a worker compiles."""
+    import numpy as np
+
+    from blurstudio.blurmap import BlurMap
+    from blurstudio.edit.matte import cutout
+    from blurstudio.edit.selection import select
+    from blurstudio.edit.settings import SOLVERS
+
+    rng = np.random.default_rng(0)
+    photo = rng.integers(0, 256, (48, 64, 3), dtype=np.uint8)
+    labels = np.full((48, 64), 2, np.uint8)
+    labels[12:36, 16:48] = 0
+    for solver in SOLVERS:
+        sel = select(photo, BlurMap.from_labels(labels), solver=solver)
+    cutout(photo, sel.alpha)
