@@ -242,9 +242,6 @@ def check_writable(path: str | os.PathLike, size: tuple[int, int] | None = None,
         raise ImageError(f"{path}: the folder {path.parent} does not exist")
 
 
-_live_temps: set[str] = set()  # temporary files being written by this process
-
-
 def atomic_write(path: Path, write: Callable[[BinaryIO], None]) -> None:
     """Call `write(file)` on a temporary file in the destination folder, then rename it over
     `path`: a reader never sees a half-written file, and a failure or an interrupt leaves no
@@ -255,7 +252,6 @@ def atomic_write(path: Path, write: Callable[[BinaryIO], None]) -> None:
     tmp = None
     try:
         fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=TEMP_PREFIX, suffix=TEMP_SUFFIX)
-        _live_temps.add(tmp)
         with os.fdopen(fd, "wb") as f:
             write(f)
         _set_default_permissions(tmp)
@@ -263,15 +259,21 @@ def atomic_write(path: Path, write: Callable[[BinaryIO], None]) -> None:
     except OSError as e:
         raise ImageError(f"{path}: could not write ({e.strerror or e})") from None
     finally:  # also on KeyboardInterrupt and Terminated
-        if tmp is not None:
-            _live_temps.discard(tmp)
-            if os.path.exists(tmp):
-                os.unlink(tmp)
+        if tmp is not None and os.path.exists(tmp):
+            os.unlink(tmp)
+
+
+_swept: set[str] = set()  # folders already swept by this process: a batch writes many files into one
 
 
 def sweep_stale_temps(folder: str | os.PathLike) -> None:
     """Remove our temporary files older than STALE_TEMP_SECONDS from `folder` (left by a process
-    that was killed); newer ones may belong to a write in progress."""
+    that was killed); newer ones may belong to a write in progress. Once per folder and process:
+    listing a large folder for every file written would make a batch quadratic."""
+    key = os.path.abspath(folder)
+    if key in _swept:
+        return
+    _swept.add(key)
     try:
         entries = list(os.scandir(folder))
     except OSError:

@@ -20,7 +20,7 @@ except ModuleNotFoundError:  # Python 3.10
 from blurstudio.model import PRESETS, BlurNetConfig
 
 from .data import LAYOUTS
-from .synth import SynthConfig, synth_config
+from .synth import SOURCE_KEYS, SynthConfig, synth_config
 
 # [model] keys besides the BlurNetConfig fields (which change the preset's).
 MODEL_KEYS = ("preset", "config", "init", "hed", "vgg19")
@@ -73,8 +73,7 @@ class DataConfig:
 
     def sources(self) -> dict[str, list[str]]:
         """The synthetic generator's source folders and exclusion lists (trainer.synth.SOURCE_KEYS)."""
-        return {"photos": list(self.photos), "objects": list(self.objects), "layouts": list(self.layouts),
-                "exclude": list(self.exclude)}
+        return {k: list(getattr(self, k)) for k in SOURCE_KEYS}
 
 
 @dataclass(frozen=True)

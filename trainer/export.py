@@ -23,7 +23,7 @@ from .synth import read_exclusion_list
 from .validation import val_metrics
 
 
-def export_checkpoint(checkpoint: str | Path, dest: str | Path, val: list | None = None) -> dict:
+def export_checkpoint(checkpoint: str | Path, dest: str | Path, val: list | None = None, real: list | None = None) -> dict:
     """Write `dest` (.pt) and its card from a checkpoint; validation metrics are recomputed in fp16
     weights (what users get) on the run's synthetic validation set."""
     ck = torch.load(checkpoint, map_location="cpu", weights_only=False)
@@ -31,7 +31,7 @@ def export_checkpoint(checkpoint: str | Path, dest: str | Path, val: list | None
     model = model_from_config(cfg.model)
     model.load_state_dict(ck["ema"] if ck.get("ema") else ck["model"])  # the averaged weights when the run kept them
     model = model.half().float().eval()  # measure what the fp16 file will give
-    metrics = val_metrics(model, cfg, val)
+    metrics = val_metrics(model, cfg, val, real)
     card = {
         "name": Path(dest).stem,
         "preset": cfg.model.get("preset", "custom"),

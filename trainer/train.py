@@ -147,7 +147,8 @@ class Run:
     wall_before: float = 0.0
     best: dict | None = None
     t_start: float = 0.0
-    val: list = field(default_factory=list)  # the synthetic validation set, which the export reuses
+    val: list = field(default_factory=list)  # the validation sets (synthetic, held-out real photos),
+    val_real: list = field(default_factory=list)  # which the export reuses
 
     @property
     def ckpt_path(self) -> Path:
@@ -335,7 +336,7 @@ def train_loop(run: Run, stop_at: int | None, max_minutes: float | None) -> int:
                 run.save_checkpoint(done)
                 print(f"\nstopped at step {done}; continue with --resume", flush=True)
                 break
-    run.val = val
+    run.val, run.val_real = val, val_real
     return done
 
 
@@ -361,7 +362,7 @@ def main(argv: list[str] | None = None) -> int:
     done = train_loop(run, args.stop_at, args.max_minutes)
     dest = args.export or cfg.export.path
     if run.rank == 0 and done >= cfg.train.steps and dest:
-        card = export_checkpoint(run.ckpt_path, dest, run.val)
+        card = export_checkpoint(run.ckpt_path, dest, run.val, run.val_real or None)
         print(f"exported {dest}: {card['metrics']['synthetic_val']}")
     if run.world > 1:
         torch.distributed.destroy_process_group()

@@ -37,14 +37,16 @@ def validate(model: torch.nn.Module, val: list, device: torch.device, batch: int
 
 
 
-def val_metrics(model: torch.nn.Module, cfg: RunConfig, val: list | None = None) -> dict:
+def val_metrics(model: torch.nn.Module, cfg: RunConfig, val: list | None = None, real: list | None = None) -> dict:
     """The card's metrics: the run's synthetic validation set (`val`, built when not given) and,
-    when the run mixed in real photos, their held-out part at the detector's working resolution."""
+    when the run mixed in real photos, their held-out part at the detector's working resolution (`real`,
+    likewise)."""
     if val is None:
         val = make_val_set(cfg.data.sources(), cfg.val_synth, cfg.data.val_count)
     metrics = {"synthetic_val": validate(model, val, torch.device("cpu")), "synthetic_val_count": len(val)}
     if cfg.data.real:
-        real = real_val_set(load_real_photos(cfg.data.real, cfg.data.real_layout, "val"), cfg.export.working_max_side)
+        if real is None:
+            real = real_val_set(load_real_photos(cfg.data.real, cfg.data.real_layout, "val"), cfg.export.working_max_side)
         metrics.update(real_val=validate(model, real, torch.device("cpu"), batch=1), real_val_count=len(real))
     return metrics
 
