@@ -19,7 +19,7 @@ working size the detector sees), "sharp" above a threshold tuned on the same tun
     python benchmarks/bench_cull.py --make-set /tmp/cullset --variants 2 --object-variants 4
     python benchmarks/bench_cull.py --data /tmp/cullset --tune        # prints the best thresholds
     python benchmarks/bench_cull.py --data /tmp/cullset               # accuracy, confusion matrices
-    python benchmarks/bench_cull.py --throughput /tmp/cull24 --count 12   # 24 MP JPEGs: photos/s
+    python benchmarks/bench_cull.py --throughput /tmp/cull24 --count 36   # 24 MP JPEGs: photos/s
 """
 
 from __future__ import annotations
@@ -256,43 +256,79 @@ def make_24mp(out: Path, count: int) -> list[Path]:
     return paths
 
 
-def throughput(folder: Path, count: int, model: str, workers: int) -> None:
+def _network_rate(detector, small: np.ndarray, calls: int = 4) -> float:
+    detector.predict_small(small)  # warm-up
+    t0 = time.perf_counter()
+    for _ in range(calls):
+        detector.predict_small(small)
+    return calls / (time.perf_counter() - t0)
+
+
+def _steady_rate(paths: list[Path], detector, workers: int, out: Path) -> float:
+    """Photos per second of the culling pipeline in this process, from the 5th photo on: pool
+    start-up and the network's first call are a fixed cost, not a rate."""
     import shutil
+
+    from blurstudio.cull_batch import Settings, cull_photos
+
+    shutil.rmtree(out, ignore_errors=True)
+    settings = Settings("bench", detector.max_side, detector.scales, detector.flip)
+    done = [time.perf_counter() for _ in cull_photos(paths, detector.predict_small, settings, out, workers)]
+    skip = min(4, len(done) - 2)
+    return (len(done) - 1 - skip) / (done[-1] - done[skip])
+
+
+def _cull_command(folder: Path, model: str, workers: int, stop_after: int | None = None) -> tuple[float, str]:
+    """Run `blurstudio cull` on folder/photos; (seconds, its stats line). stop_after: send Ctrl+C
+    (SIGINT) once that many photos are in the cache, as a user interrupting the run would."""
+    import signal
     import subprocess
 
+    report_dir = folder / "report"
+    cmd = [sys.executable, "-m", "blurstudio", "cull", str(folder / "photos"), "-o", str(report_dir),
+           "--model", model, "--device", "cpu", "--workers", str(workers), "--stats"]
+    t0 = time.perf_counter()
+    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    if stop_after is not None:
+        while proc.poll() is None and len(list((report_dir / ".cache").glob("*.npz"))) < stop_after:
+            time.sleep(0.05)
+        proc.send_signal(signal.SIGINT)
+    _, err = proc.communicate()
+    stats = [line for line in err.splitlines() if line.startswith(("stats:", "blurstudio cull: stopped"))]
+    return time.perf_counter() - t0, stats[-1] if stats else err[-300:]
+
+
+def throughput(folder: Path, count: int, model: str, workers: int) -> None:
+    import shutil
+
+    from blurstudio.cull_batch import decode
     from blurstudio.detect import Detector
     from blurstudio.images import read_image
 
     paths = make_24mp(folder / "photos", count)
     detector = Detector(model, device="cpu")
-    rgb = read_image(paths[0])
-    h, w = detector.working_size(*rgb.shape[:2])
-    small = cv2.resize(rgb, (w, h), interpolation=cv2.INTER_AREA)
-    detector.predict_small(small)  # warm-up
-    t0 = time.perf_counter()
-    for _ in range(3):
-        detector.predict_small(small)
-    net = (time.perf_counter() - t0) / 3
+    small, _, _ = decode(paths[0], detector.max_side)
     t0 = time.perf_counter()
     read_image(paths[1])
     full_read = time.perf_counter() - t0
-    t0 = time.perf_counter()
-    detector(rgb)
-    full_detect = time.perf_counter() - t0
-    print(f"detector alone, network at working size {w}x{h}: {1 / net:.2f} photos/s ({net:.2f} s)")
-    print(f"full decode of one 24 MP JPEG: {full_read:.2f} s; Detector() on the full 24 MP photo "
-          f"(with full-resolution upsampling): {full_detect:.2f} s")
-    report_dir = folder / "report"
-    shutil.rmtree(report_dir, ignore_errors=True)
-    cmd = [sys.executable, "-m", "blurstudio", "cull", str(folder / "photos"), "-o", str(report_dir),
-           "--model", model, "--device", "cpu", "--workers", str(workers), "--stats"]
+    print(f"full decode of one 24 MP JPEG: {full_read:.2f} s; the network's input: "
+          f"{small.shape[1]}x{small.shape[0]}")
+    # Alternated, so that a change in the machine's load shows as a spread, not as a bias.
+    for _ in range(2):
+        alone = _network_rate(detector, small)
+        steady = _steady_rate(paths, detector, workers, folder / "report_inprocess")
+        print(f"network alone {alone:.2f} photos/s; culling, steady (photo 5 on), --workers {workers}: "
+              f"{steady:.2f} photos/s = {1 - steady / alone:.0%} below the network")
+    shutil.rmtree(folder / "report", ignore_errors=True)
     for label in ("first run", "re-run (cache)"):
-        t0 = time.perf_counter()
-        done = subprocess.run(cmd, capture_output=True, text=True, check=False)
-        dt = time.perf_counter() - t0
-        stats = [line for line in done.stderr.splitlines() if line.startswith("stats:")]
+        dt, stats = _cull_command(folder, model, workers)
         print(f"blurstudio cull, {label}: {count} photos in {dt:.1f} s = {count / dt:.2f} photos/s "
-              f"(process start and model load included); {stats[-1] if stats else done.stderr[-300:]}")
+              f"(process start and model load included); {stats}")
+    shutil.rmtree(folder / "report", ignore_errors=True)
+    dt, stats = _cull_command(folder, model, workers, stop_after=count // 2)
+    print(f"blurstudio cull, Ctrl+C after {count // 2} photos: {dt:.1f} s; {stats}")
+    dt, stats = _cull_command(folder, model, workers)
+    print(f"blurstudio cull, resumed: {dt:.1f} s (process start and model load included); {stats}")
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -306,7 +342,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--no-real", action="store_true", help="skip the real CUHK photos")
     ap.add_argument("--model", default="compact")
     ap.add_argument("--throughput", type=Path, metavar="DIR", help="time culling 24 MP JPEGs made in DIR")
-    ap.add_argument("--count", type=int, default=12, help="photos for --throughput")
+    ap.add_argument("--count", type=int, default=36, help="photos for --throughput")
     ap.add_argument("--workers", type=int, default=2, help="decoding processes for --throughput")
     args = ap.parse_args(argv)
     if args.make_set:

@@ -42,3 +42,35 @@ def test_filmstrip_culls_filters_and_steps(qtbot, tmp_path, tiny_model_path, mon
     assert strip.list.currentRow() == 2 and selected[-1] == Path(shoot / "p1.jpg")
     assert messages[-1].startswith("p1.jpg: ") and "keeper score" in messages[-1]
     strip.close()
+
+
+def test_worker_queue_puts_the_given_photos_first(tmp_path):
+    paths = [tmp_path / f"p{i}.jpg" for i in range(6)]
+    worker = filmstrip.CullWorker(paths, tmp_path / "cache")
+    worker.prioritise([paths[4], paths[2], paths[4], tmp_path / "not_in_the_folder.jpg"])
+    assert list(worker._todo) == [paths[4], paths[2], paths[0], paths[1], paths[3], paths[5]]
+
+
+def test_photos_scrolled_into_view_are_culled_next(qtbot, tmp_path, monkeypatch):
+    monkeypatch.setattr(filmstrip, "cache_folder", lambda folder: tmp_path / "cache")
+    monkeypatch.setattr(filmstrip.CullWorker, "start", lambda self: None)  # keep the queue as it is
+    shoot = tmp_path / "shoot"
+    shoot.mkdir()
+    for i in range(40):
+        cv2.imwrite(str(shoot / f"p{i:02d}.jpg"), np.full((30, 40, 3), 128, np.uint8))
+    strip = FilmstripWidget(device="cpu")
+    qtbot.addWidget(strip)
+    strip.resize(700, 220)
+    strip.show()
+    qtbot.waitExposed(strip)
+    strip.open_folder(shoot)
+    assert [p.name for p in strip.worker._todo][:2] == ["p00.jpg", "p01.jpg"]  # the first in view first
+    bar = strip.list.horizontalScrollBar()
+    bar.setValue(bar.maximum())
+    queue = list(strip.worker._todo)
+    # The current photo (p00) first, then those now in view: the strip's end, not the next in order.
+    assert queue[0].name == "p00.jpg"
+    start = int(queue[1].stem[1:])
+    assert start >= 20, [p.name for p in queue]
+    assert [p.stem for p in queue[1:41 - start]] == [f"p{i:02d}" for i in range(start, 40)]
+    strip.stop()

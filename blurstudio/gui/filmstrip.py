@@ -108,6 +108,7 @@ class FilmstripWidget(QWidget):
         self.model, self.device, self.config = model, device, config or CullConfig()
         self.worker: CullWorker | None = None
         self.verdicts: dict[Path, Verdict] = {}
+        self.items: dict[Path, QListWidgetItem] = {}  # a result finds its item at once, however big the folder
         self.list = QListWidget()
         self.list.setViewMode(QListView.ViewMode.IconMode)
         self.list.setFlow(QListView.Flow.LeftToRight)
@@ -138,11 +139,13 @@ class FilmstripWidget(QWidget):
         paths = sorted(p for p in folder.iterdir() if p.is_file() and is_image_path(p))
         self.list.clear()
         self.verdicts.clear()
+        self.items.clear()
         for p in paths:
             item = QListWidgetItem(p.name)
             item.setData(PATH_ROLE, str(p))
             item.setToolTip(str(p))
             self.list.addItem(item)
+            self.items[p] = item
         self.progress.setText(f"0/{len(paths)} culled" if paths else "no photos")
         if paths:
             self.worker = CullWorker(paths, cache_folder(folder), self.model, self.device)
@@ -156,7 +159,7 @@ class FilmstripWidget(QWidget):
     def select_path(self, path: str | Path) -> bool:
         """Make `path` the current photo without asking to open it (the window opened it already);
         False when it is not in the filmstrip."""
-        item = self._item(Path(path))
+        item = self.items.get(Path(path))
         self.list.blockSignals(True)
         self.list.setCurrentItem(item)
         self.list.blockSignals(False)
@@ -198,14 +201,8 @@ class FilmstripWidget(QWidget):
         self.stop()
         super().closeEvent(event)
 
-    def _item(self, path: Path) -> QListWidgetItem | None:
-        for i in range(self.list.count()):
-            if self.list.item(i).data(PATH_ROLE) == str(path):
-                return self.list.item(i)
-        return None
-
     def _culled(self, res: Result) -> None:
-        item = self._item(res.path)
+        item = self.items.get(res.path)
         if item is None:
             return
         if res.error:
@@ -223,17 +220,22 @@ class FilmstripWidget(QWidget):
             if thumb is not None and thumb.is_file():
                 item.setIcon(QIcon(QPixmap(str(thumb))))
         self.progress.setText(f"{len(self.verdicts)}/{self.list.count()} culled")
-        self._apply_filter(self.filter.currentText())
+        if self._filtered_out(item, FILTERS.get(self.filter.currentText())):
+            item.setHidden(True)
+            self._prioritise_visible()  # a hidden photo makes room in view for others
         if item is self.list.currentItem():
             self._announce(item)  # the verdict only: the photo is open already
 
+    @staticmethod
+    def _filtered_out(item: QListWidgetItem, allowed: set[str] | None) -> bool:
+        verdict = item.data(VERDICT_ROLE)
+        # Photos not culled yet stay visible: hiding them would make the strip jump as badges arrive.
+        return allowed is not None and verdict is not None and verdict not in allowed
+
     def _apply_filter(self, name: str) -> None:
         allowed = FILTERS.get(name)
-        for i in range(self.list.count()):
-            item = self.list.item(i)
-            verdict = item.data(VERDICT_ROLE)
-            # Photos not culled yet stay visible: hiding them would make the strip jump as badges arrive.
-            item.setHidden(allowed is not None and verdict is not None and verdict not in allowed)
+        for item in self.items.values():
+            item.setHidden(self._filtered_out(item, allowed))
         self._prioritise_visible()
 
     def _current_changed(self, item: QListWidgetItem | None, _previous) -> None:
