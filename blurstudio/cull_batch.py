@@ -35,6 +35,7 @@ import numpy as np
 from .cull import Measures, measure, sharp_outline
 from .errors import BlurStudioError, ImageError
 from .images import atomic_write, image_size, read_image, write_image
+from .ops.guided import upsample_probs
 
 CACHE_VERSION = 1  # bump when what an entry holds changes
 VIEW_SIDE = 1280  # long side of the overlay linked from the report
@@ -142,19 +143,22 @@ def decode(path: Path, max_side: int, view_side: int = VIEW_SIDE) -> tuple[np.nd
 
 
 def finish(probs: np.ndarray, small: np.ndarray, view: np.ndarray, full_size: tuple[int, int],
-           overlay_path: Path, thumb_path: Path) -> Measures:
-    """Measure the map and write the overlay (view size) and the outlined thumbnail."""
+           overlay_path: Path, thumb_path: Path, entry: tuple[Path, str] | None = None) -> Measures:
+    """Measure the map, write the overlay (view size) and the outlined thumbnail, then the cache
+    entry (cache folder, key) when given: last, so that an entry means the pictures exist. Here in a
+    worker, not in the main process, whose every second is the network's."""
     from .blurmap import BlurMap
-    from .detect import guided_upsample
 
     m = measure(probs, small, max(full_size))
-    view_probs = guided_upsample(probs, small, view)
+    view_probs = upsample_probs(probs, small, view)
     write_image(overlay_path, BlurMap(view_probs).overlay(view), quality=85)
     s = THUMB_SIDE / max(view.shape[:2])
     th, tw = max(1, round(view.shape[0] * s)), max(1, round(view.shape[1] * s))
     thumb = _resize(view, (th, tw)).copy() if s < 1 else view.copy()
     cv2.drawContours(thumb, sharp_outline(probs, thumb.shape[:2]), -1, OUTLINE_RGB, 2, cv2.LINE_AA)
     write_image(thumb_path, thumb, quality=85)
+    if entry is not None:
+        save_entry(*entry, probs, m, full_size)
     return m
 
 
@@ -170,19 +174,18 @@ def _decode_and_finish(path: Path, max_side: int, probs: np.ndarray, overlay: Pa
 # the pipeline
 # ------------------------------------------------------------------------------------------------
 
-def _drawn(item: tuple, cache_dir: Path) -> Result:
-    """A finished drawing's Result; a freshly detected photo's cache entry is written now, complete."""
-    res, key, probs, fut = item
+def _drawn(item: tuple) -> Result:
+    """A finished drawing's Result."""
+    res, fresh, fut = item
     try:
         out = fut.result()
     except (BlurStudioError, ValueError, OSError, MemoryError, RuntimeError) as e:
         res.error = _message(res.path, e)
         return res
-    if key is None:  # re-drawn from the cache
-        res.measures, res.full_size = out
-    else:
+    if fresh:
         res.measures = out
-        save_entry(cache_dir, key, probs, out, res.full_size)
+    else:  # re-drawn from the cache
+        res.measures, res.full_size = out
     return res
 
 # ------------------------------------------------------------------------------------------------
@@ -223,7 +226,7 @@ def cull_photos(
 
     window = max(2, 2 * workers)  # photos decoded ahead of the network: bounds memory
     decoding: deque = deque()  # (result, key, future of decode)
-    drawing: deque = deque()  # (result, key, probs, future of finish or decode-and-finish)
+    drawing: deque = deque()  # (result, freshly detected?, future of finish or decode-and-finish)
     todo = deque(paths)
     try:
         while todo or decoding or drawing:
@@ -246,13 +249,13 @@ def cull_photos(
                         res.measures = m
                         yield res
                         continue
-                    drawing.append((res, None, probs, submit(_decode_and_finish, path, settings.max_side, probs, overlay, thumb)))
+                    drawing.append((res, False, submit(_decode_and_finish, path, settings.max_side, probs, overlay, thumb)))
                     continue
                 decoding.append((res, key, submit(decode, path, settings.max_side)))
             # Hand back drawings that are done, then run the network on the oldest decoded photo
             # while the workers decode the next ones and draw the previous ones.
-            while drawing and (drawing[0][3].done() or (not decoding and not todo) or len(drawing) >= window):
-                yield _drawn(drawing.popleft(), cache_dir)
+            while drawing and (drawing[0][2].done() or (not decoding and not todo) or len(drawing) >= window):
+                yield _drawn(drawing.popleft())
             if decoding:
                 res, key, fut = decoding.popleft()
                 try:
@@ -264,9 +267,9 @@ def cull_photos(
                     continue
                 res.full_size = full
                 overlay, thumb = overlays / f"{res.photo_id}.jpg", thumbs / f"{res.photo_id}.jpg"
-                drawing.append((res, key, probs, submit(finish, probs, small, view, full, overlay, thumb)))
+                drawing.append((res, True, submit(finish, probs, small, view, full, overlay, thumb, (cache_dir, key))))
             elif drawing:
-                yield _drawn(drawing.popleft(), cache_dir)
+                yield _drawn(drawing.popleft())
     finally:  # also on KeyboardInterrupt / Terminated: stop the workers, keep the whole entries
         if pool is not None:
             pool.shutdown(wait=False, cancel_futures=True)

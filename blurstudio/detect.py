@@ -20,18 +20,14 @@ import torch
 from .blurmap import BlurMap
 from .errors import Cancelled
 from .model import STRIDE, BlurNet, BlurNetEnsemble, ModelCard, load_model, normalise
-from .ops.colour import grey
-from .ops.guided import fit_radius, guided_coefficients
+from .ops.guided import upsample_probs
 from .ops.photo import to_photo
-from .ops.resample import STRIP_PIXELS, strip_rows
 from .progress import Cancel, Progress, Reporter
 
-__all__ = ["Cancelled", "Detector", "device_label", "guided_upsample", "pick_device"]
+__all__ = ["Cancelled", "Detector", "device_label", "pick_device"]
 
 TILE = 1024  # network input tile side when the working image is larger than this
 TILE_OVERLAP = 128  # blended overlap between tiles
-GUIDE_RADIUS = 4  # guided-filter radius at working resolution (pixels)
-GUIDE_EPS = 1e-3  # guided-filter regularisation (guide intensities in [0, 1])
 
 
 def pick_device(device: str | torch.device = "auto") -> torch.device:
@@ -129,7 +125,7 @@ class Detector:
         report(0.02)
         probs_small = self.predict_small(small, report.part(0.02, 0.6))
         t2 = time.perf_counter()
-        probs = guided_upsample(probs_small, small, image, report.part(0.6, 1.0))
+        probs = upsample_probs(probs_small, small, image, report.part(0.6, 1.0))
         t3 = time.perf_counter()
         report(1.0, check=False)
         meta = {
@@ -233,50 +229,3 @@ def _ramp(n: int, overlap: int) -> np.ndarray:
     i = np.arange(n, dtype=np.float32)
     r = np.minimum(i + 1, n - i) / float(overlap + 1)
     return np.clip(r, 1e-3, 1.0)
-
-
-def guided_upsample(probs_small: np.ndarray, small: np.ndarray, image: np.ndarray, progress: Progress | None = None,
-                    strip_pixels: int = STRIP_PIXELS) -> np.ndarray:
-    """Fast guided filter: coefficients at working resolution (guide = the downscaled photo),
-    bilinearly upsampled and applied with the full-resolution photo as guide, strip by strip.
-    Returns (3, H, W) float32 probabilities that sum to 1."""
-    h, w = probs_small.shape[1:]
-    H, W = image.shape[:2]
-    guide_small = grey(small)
-    r = fit_radius(GUIDE_RADIUS, guide_small.shape)
-    if r == 0:  # too small to filter: identity (a = 0, b = p)
-        a, b = np.zeros_like(probs_small), probs_small.copy()
-    else:
-        a, b = guided_coefficients(guide_small, probs_small, r, GUIDE_EPS)
-    coeffs = np.concatenate([a, b])  # (6, h, w): a for the 3 classes, then b
-    out = np.empty((3, H, W), np.float32)
-    rows = strip_rows(W, strip_pixels)
-    # Bilinear source rows for every output row (half-pixel centres, as cv2.resize).
-    sy = np.clip((np.arange(H, dtype=np.float64) + 0.5) * (h / H) - 0.5, 0, h - 1)
-    y0 = np.floor(sy).astype(np.int64)
-    y1 = np.minimum(y0 + 1, h - 1)
-    fy = (sy - y0).astype(np.float32)[:, None]
-    for r0 in range(0, H, rows):
-        r1 = min(H, r0 + rows)
-        n = r1 - r0
-        guide = grey(image[r0:r1])
-        total = np.zeros((n, W), np.float32)
-        for k in range(3):
-            planes = []
-            for c in (coeffs[k], coeffs[3 + k]):
-                rows_c = c[y0[r0:r1]] * (1.0 - fy[r0:r1]) + c[y1[r0:r1]] * fy[r0:r1]  # (n, w): y interpolated
-                # Height unchanged, so cv2.resize interpolates along x only.
-                planes.append(cv2.resize(rows_c, (W, n), interpolation=cv2.INTER_LINEAR) if w != W else rows_c)
-            q = out[k, r0:r1]
-            np.multiply(planes[0], guide, out=q)
-            q += planes[1]
-            np.clip(q, 0.0, 1.0, out=q)
-            total += q
-        # The filter is linear, so the classes already sum to 1; only clipping disturbs that.
-        np.maximum(total, 1e-6, out=total)
-        out[:, r0:r1] /= total
-        if progress:
-            progress(r1 / H)
-    return out
-
-

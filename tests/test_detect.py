@@ -13,10 +13,10 @@ from blurstudio.detect import (
     Cancelled,
     Detector,
     _tile_starts,
-    guided_upsample,
     pick_device,
 )
 from blurstudio.model import STRIDE, WeightsError
+from blurstudio.ops.guided import upsample_probs
 
 
 @pytest.fixture(scope="module")
@@ -103,7 +103,7 @@ def test_guided_upsampling_follows_photo_edges():
     ramp = np.clip((np.arange(20) - 8.5) / 2.0 + 0.5, 0, 1).astype(np.float32)  # centre at 8.5, edge at 9.5
     defocus = np.tile(ramp, (20, 1))
     probs_small = np.stack([1 - defocus, np.zeros_like(defocus), defocus])
-    probs = guided_upsample(probs_small, small, photo, strip_pixels=5000)  # many strips
+    probs = upsample_probs(probs_small, small, photo, strip_pixels=5000)  # many strips
     labels = probs.argmax(axis=0)
     assert (labels[:, :100] == 0).all() and (labels[:, 100:] == 2).all()
     assert np.allclose(probs.sum(axis=0), 1.0, atol=1e-5)

@@ -8,10 +8,16 @@ with its edges.
 
 from __future__ import annotations
 
+from typing import Callable
+
 import cv2
 import numpy as np
 
-from .resample import resize
+from .colour import grey
+from .resample import STRIP_PIXELS, resize, strip_rows
+
+PROBS_RADIUS = 4  # radius of the detector's map filter at working resolution (pixels)
+PROBS_EPS = 1e-3  # its regularisation (guide intensities in [0, 1])
 
 
 def box(a: np.ndarray, radius: int) -> np.ndarray:
@@ -78,3 +84,50 @@ def colour_guided_coefficients(image: np.ndarray, src: np.ndarray, radius: int, 
     a = np.linalg.solve(sigma, cov_ip[..., None].astype(np.float64))[..., 0].astype(np.float32)
     b = mean_p - np.einsum("hwc,hwc->hw", a, mean_i)
     return np.dstack([box(a, r), box(b, r)]).astype(np.float32)
+
+
+def upsample_probs(probs_small: np.ndarray, small: np.ndarray, image: np.ndarray,
+                   progress: Callable[[float], None] | None = None, strip_pixels: int = STRIP_PIXELS) -> np.ndarray:
+    """Class probabilities (3, h, w) at working resolution brought to `image`'s size along its edges.
+
+    Fast guided filter: coefficients at working resolution (guide = the downscaled photo),
+    bilinearly upsampled and applied with the full-resolution photo as guide, strip by strip.
+    Returns (3, H, W) float32 probabilities that sum to 1."""
+    h, w = probs_small.shape[1:]
+    H, W = image.shape[:2]
+    guide_small = grey(small)
+    r = fit_radius(PROBS_RADIUS, guide_small.shape)
+    if r == 0:  # too small to filter: identity (a = 0, b = p)
+        a, b = np.zeros_like(probs_small), probs_small.copy()
+    else:
+        a, b = guided_coefficients(guide_small, probs_small, r, PROBS_EPS)
+    coeffs = np.concatenate([a, b])  # (6, h, w): a for the 3 classes, then b
+    out = np.empty((3, H, W), np.float32)
+    rows = strip_rows(W, strip_pixels)
+    # Bilinear source rows for every output row (half-pixel centres, as cv2.resize).
+    sy = np.clip((np.arange(H, dtype=np.float64) + 0.5) * (h / H) - 0.5, 0, h - 1)
+    y0 = np.floor(sy).astype(np.int64)
+    y1 = np.minimum(y0 + 1, h - 1)
+    fy = (sy - y0).astype(np.float32)[:, None]
+    for r0 in range(0, H, rows):
+        r1 = min(H, r0 + rows)
+        n = r1 - r0
+        guide = grey(image[r0:r1])
+        total = np.zeros((n, W), np.float32)
+        for k in range(3):
+            planes = []
+            for c in (coeffs[k], coeffs[3 + k]):
+                rows_c = c[y0[r0:r1]] * (1.0 - fy[r0:r1]) + c[y1[r0:r1]] * fy[r0:r1]  # (n, w): y interpolated
+                # Height unchanged, so cv2.resize interpolates along x only.
+                planes.append(cv2.resize(rows_c, (W, n), interpolation=cv2.INTER_LINEAR) if w != W else rows_c)
+            q = out[k, r0:r1]
+            np.multiply(planes[0], guide, out=q)
+            q += planes[1]
+            np.clip(q, 0.0, 1.0, out=q)
+            total += q
+        # The filter is linear, so the classes already sum to 1; only clipping disturbs that.
+        np.maximum(total, 1e-6, out=total)
+        out[:, r0:r1] /= total
+        if progress:
+            progress(r1 / H)
+    return out
