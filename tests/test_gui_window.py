@@ -244,6 +244,25 @@ def test_no_argument_start_shows_the_sample(qtbot, tmp_path, tiny_model_path, mo
         w.shutdown()
 
 
+def test_a_folder_argument_opens_in_the_filmstrip(qtbot, tmp_path, tiny_model_path, monkeypatch, dialogs):
+    from blurstudio.gui import filmstrip
+
+    monkeypatch.setattr(filmstrip, "cache_folder", lambda folder: tmp_path / "cache")
+    shoot = tmp_path / "shoot"
+    shoot.mkdir()
+    for i in range(2):
+        make_photo(shoot / f"p{i}.png", seed=i)
+    w = create_window(shoot, settings=temporary_settings(tmp_path, model=str(tiny_model_path)))
+    qtbot.addWidget(w)
+    try:
+        qtbot.waitUntil(lambda: w.folder.has_photos() and w.context.photo_path == shoot / "p0.png", timeout=TIMEOUT)
+        assert w.folder.dock.isVisible() and w.folder.strip.list.count() == 2
+        qtbot.waitUntil(lambda: len(w.folder.strip.verdicts) == 2, timeout=TIMEOUT)
+        assert not dialogs.calls
+    finally:
+        w.shutdown()
+
+
 def test_missing_sample_and_missing_model_give_clear_notices(qtbot, tmp_path, monkeypatch, dialogs):
     monkeypatch.setattr(gui_settings, "SAMPLE_PHOTO", tmp_path / "nowhere" / "sample.jpg")
     w = create_window(settings=temporary_settings(tmp_path, model="no_such_model"))

@@ -1,4 +1,4 @@
-"""`blurstudio gui [PHOTO]`: open the desktop app."""
+"""`blurstudio gui [PHOTO | FOLDER]`: open the desktop app."""
 
 from __future__ import annotations
 
@@ -11,9 +11,10 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p = subparsers.add_parser(
         "gui",
         help="open the desktop editor",
-        description="Open Blur Studio's window with PHOTO, or with the bundled sample photo.",
+        description="Open Blur Studio's window with PHOTO, with FOLDER's photos in a filmstrip, or with the bundled sample photo.",
     )
-    p.add_argument("photo", nargs="?", type=Path, metavar="PHOTO", help="photo to open (default: the sample photo)")
+    p.add_argument("photo", nargs="?", type=Path, metavar="PHOTO | FOLDER",
+                   help="photo to open, or folder to show in the filmstrip (default: the sample photo)")
     p.set_defaults(func=run)
 
 

@@ -65,11 +65,14 @@ def make_application(argv: list[str] | None = None) -> QApplication:
 
 
 def create_window(photo: str | Path | None = None, settings=None) -> MainWindow:
-    """A shown main window that opens `photo`, or the bundled sample without one."""
+    """A shown main window that opens `photo` (a folder: in the filmstrip, as File > Open Folder),
+    or the bundled sample without one."""
     window = MainWindow(settings)
     window.show()
     # Open after the first paint so the window appears at once.
-    if photo is not None:
+    if photo is not None and Path(photo).is_dir():
+        QTimer.singleShot(0, lambda: window.folder.open_folder(photo))
+    elif photo is not None:
         QTimer.singleShot(0, lambda: window.open_photo(photo))
     else:
         QTimer.singleShot(0, window.open_sample)
@@ -93,10 +96,11 @@ def _quit_on_signals(app: QApplication) -> None:
 
 
 def main(argv: list[str] | None = None) -> int:
-    """Run the app; argv = [PHOTO] (without the program name). Returns the exit code."""
+    """Run the app; argv = [PHOTO or FOLDER] (without the program name). Returns the exit code."""
     args = list(sys.argv[1:] if argv is None else argv)
     if any(a in ("-h", "--help") for a in args):
-        print("usage: python main.py [PHOTO]\n\nOpens Blur Studio, with PHOTO or the bundled sample photo.")
+        print("usage: python main.py [PHOTO | FOLDER]\n\nOpens Blur Studio with PHOTO, with FOLDER's photos "
+              "in a filmstrip (each with a blur verdict), or with the bundled sample photo.")
         return 0
     photo = args[0] if args else None
     app = make_application(sys.argv[:1])

@@ -114,6 +114,9 @@ class FilmstripWidget(QWidget):
         self.list.setFlow(QListView.Flow.LeftToRight)
         self.list.setWrapping(False)
         self.list.setIconSize(QSize(160, 110))
+        # One cell size for every photo: a portrait's narrow icon otherwise cut its badge to "shallow focu".
+        self.list.setGridSize(QSize(172, 140))
+        self.list.setUniformItemSizes(True)
         self.list.setMovement(QListView.Movement.Static)
         self.list.setFixedHeight(170)
         self.list.currentItemChanged.connect(self._current_changed)
