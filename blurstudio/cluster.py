@@ -19,19 +19,19 @@ import os
 import tempfile
 from pathlib import Path
 
-import cv2
 import numpy as np
 
 from .cull import CullConfig, decide, measure
 from .cull_batch import working_size
 from .errors import BlurStudioError
+from .ops.resample import resize
 
 
 def cull_array(rgb: np.ndarray, detector, config: CullConfig | None = None) -> dict:
     """One decoded photo (H, W, 3) uint8 -> its verdict record (verdict, score, rating, reason, measures)."""
     h, w = rgb.shape[:2]
     wh, ww = working_size(h, w, detector.max_side)
-    small = rgb if (wh, ww) == (h, w) else cv2.resize(rgb, (ww, wh), interpolation=cv2.INTER_AREA)
+    small = resize(rgb, (wh, ww))
     m = measure(detector.predict_small(small), small, max(h, w))
     return {**decide(m, config or CullConfig()).to_dict(), "width": int(w), "height": int(h)}
 

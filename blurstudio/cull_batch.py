@@ -36,6 +36,7 @@ from .cull import Measures, measure, sharp_outline
 from .errors import BlurStudioError, ImageError
 from .images import atomic_write, image_size, read_image, write_image
 from .ops.guided import upsample_probs
+from .ops.resample import resize
 
 CACHE_VERSION = 1  # bump when what an entry holds changes
 VIEW_SIDE = 1280  # long side of the overlay linked from the report
@@ -125,20 +126,17 @@ def working_size(height: int, width: int, max_side: int) -> tuple[int, int]:
     return max(1, round(height * s)), max(1, round(width * s))
 
 
-def _resize(rgb: np.ndarray, hw: tuple[int, int]) -> np.ndarray:
-    if rgb.shape[:2] == tuple(hw):
-        return rgb
-    return cv2.resize(rgb, (hw[1], hw[0]), interpolation=cv2.INTER_AREA)
-
-
 def decode(path: Path, max_side: int, view_side: int = VIEW_SIDE) -> tuple[np.ndarray, np.ndarray, tuple[int, int]]:
     """(working-size photo, view-size photo, full (width, height)) for one photo file."""
     w, h = image_size(path)
     rgb = read_image(path, reduce_to=view_side)
     # The working size follows the full size, as the detector's would, whatever the decoded scale.
-    small = _resize(rgb, working_size(h, w, max_side))
+    small = resize(rgb, working_size(h, w, max_side))
     s = min(1.0, view_side / max(rgb.shape[:2]))
-    view = _resize(rgb, (max(1, round(rgb.shape[0] * s)), max(1, round(rgb.shape[1] * s))))
+    # The JPEG was decoded at about the view size already: a mild shrink, linear is enough (and 4x
+    # faster than area averaging at such ratios).
+    view = resize(rgb, (max(1, round(rgb.shape[0] * s)), max(1, round(rgb.shape[1] * s))),
+                  cv2.INTER_LINEAR if s > 0.5 else None)
     return small, view, (w, h)
 
 
@@ -154,7 +152,7 @@ def finish(probs: np.ndarray, small: np.ndarray, view: np.ndarray, full_size: tu
     write_image(overlay_path, BlurMap(view_probs).overlay(view), quality=85)
     s = THUMB_SIDE / max(view.shape[:2])
     th, tw = max(1, round(view.shape[0] * s)), max(1, round(view.shape[1] * s))
-    thumb = _resize(view, (th, tw)).copy() if s < 1 else view.copy()
+    thumb = resize(view, (th, tw)).copy() if s < 1 else view.copy()
     cv2.drawContours(thumb, sharp_outline(probs, thumb.shape[:2]), -1, OUTLINE_RGB, 2, cv2.LINE_AA)
     write_image(thumb_path, thumb, quality=85)
     if entry is not None:
