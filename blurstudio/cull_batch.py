@@ -114,7 +114,7 @@ def _worker_init() -> None:
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     # The network in the main process gets the cores first: decoding and drawing fill its idle time.
     # At normal priority they preempted the network's threads, which then waited for each other at
-    # every layer (24 MP on 2 cores: 24-37 % below the network alone, niced 10-14 %; docs/culling.md).
+    # every layer (24 MP on 2 cores: 24-37 % below the network alone, niced 10-22 %; docs/culling.md).
     cv2.setNumThreads(1)
     if hasattr(os, "nice"):  # not on Windows
         os.nice(WORKER_NICENESS)

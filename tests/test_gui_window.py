@@ -252,12 +252,16 @@ def test_a_folder_argument_opens_in_the_filmstrip(qtbot, tmp_path, tiny_model_pa
     shoot.mkdir()
     for i in range(2):
         make_photo(shoot / f"p{i}.png", seed=i)
-    w = create_window(shoot, settings=temporary_settings(tmp_path, model=str(tiny_model_path)))
+    monkeypatch.chdir(tmp_path)  # a relative folder, as typed in a terminal
+    w = create_window("shoot", settings=temporary_settings(tmp_path, model=str(tiny_model_path)))
     qtbot.addWidget(w)
     try:
-        qtbot.waitUntil(lambda: w.folder.has_photos() and w.context.photo_path == shoot / "p0.png", timeout=TIMEOUT)
+        qtbot.waitUntil(lambda: w.folder.has_photos() and w.context.photo_path is not None, timeout=TIMEOUT)
         assert w.folder.dock.isVisible() and w.folder.strip.list.count() == 2
         qtbot.waitUntil(lambda: len(w.folder.strip.verdicts) == 2, timeout=TIMEOUT)
+        w.folder.photo_opened(shoot / "p1.png")  # as the window names a photo opened otherwise: absolute
+        assert w.folder.strip.list.currentRow() == 1
+        assert w.folder.verdict_label.toolTip().startswith("p1.png: ")
         assert not dialogs.calls
     finally:
         w.shutdown()

@@ -138,7 +138,7 @@ class FilmstripWidget(QWidget):
     def open_folder(self, folder: str | Path) -> int:
         """List the folder's photos and start culling them; returns how many there are."""
         self.stop()
-        folder = Path(folder)
+        folder = Path(folder).expanduser().absolute()  # the window names photos absolutely (recent files, drops)
         paths = sorted(p for p in folder.iterdir() if p.is_file() and is_image_path(p))
         self.list.clear()
         self.verdicts.clear()
@@ -162,7 +162,7 @@ class FilmstripWidget(QWidget):
     def select_path(self, path: str | Path) -> bool:
         """Make `path` the current photo without asking to open it (the window opened it already);
         False when it is not in the filmstrip."""
-        item = self.items.get(Path(path))
+        item = self.items.get(Path(path).expanduser().absolute())
         self.list.blockSignals(True)
         self.list.setCurrentItem(item)
         self.list.blockSignals(False)
