@@ -263,6 +263,10 @@ def test_a_folder_argument_opens_in_the_filmstrip(qtbot, tmp_path, tiny_model_pa
         assert w.folder.strip.list.currentRow() == 1
         assert w.folder.verdict_label.toolTip().startswith("p1.png: ")
         assert not dialogs.calls
+        assert w.folder.open_folder(tmp_path / "gone") == 0  # a folder that is not there: a message
+        kind, heading, text = dialogs.calls[-1]
+        assert "gone" in heading and "gone" in text
+        assert w.folder.strip.list.count() == 2 and w.context.photo_path is not None  # what was open stays
     finally:
         w.shutdown()
 

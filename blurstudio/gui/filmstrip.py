@@ -137,9 +137,9 @@ class FilmstripWidget(QWidget):
 
     def open_folder(self, folder: str | Path) -> int:
         """List the folder's photos and start culling them; returns how many there are."""
-        self.stop()
         folder = Path(folder).expanduser().absolute()  # the window names photos absolutely (recent files, drops)
-        paths = sorted(p for p in folder.iterdir() if p.is_file() and is_image_path(p))
+        paths = sorted(p for p in folder.iterdir() if p.is_file() and is_image_path(p))  # OSError: unchanged
+        self.stop()
         self.list.clear()
         self.verdicts.clear()
         self.items.clear()

@@ -55,8 +55,12 @@ class FolderBrowser(QObject):
                 self.strip.addAction(action)  # the arrow keys step while the filmstrip has the focus
         self.dock.show()
         self.window.resizeDocks([self.dock], [self.strip.sizeHint().height()], Qt.Orientation.Vertical)  # no more
+        try:
+            count = self.strip.open_folder(folder)
+        except OSError as e:  # unreadable, or gone since it was chosen: say so, keep what is open
+            self.window.show_error(f"Cannot open the folder {Path(folder).name}", str(e))
+            return 0
         self.window.prefs.set_folder("folder", folder)
-        count = self.strip.open_folder(folder)
         if count == 0:
             self._show_verdict("")
             self.window.statusBar().showMessage(f"No photos in {folder}", 8000)
